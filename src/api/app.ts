@@ -1,0 +1,82 @@
+import { randomUUID } from 'node:crypto';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { createAuth } from './auth.js';
+import { dashboardGuard } from './dashboard-guard.js';
+import type { AppDeps } from './deps.js';
+import { installErrorHandler } from './error-handler.js';
+import { adminRoutes } from './routes/admin.js';
+import { opsRoutes } from './routes/ops.js';
+import { packetRoutes } from './routes/packets.js';
+import { publicRoutes } from './routes/public.js';
+import { registrarRoutes } from './routes/registrar.js';
+
+/** JSON bodies are small (names, tickets, decisions); page images have their own, larger limit. */
+const JSON_BODY_LIMIT = 64 * 1024;
+
+/** Builds the HTTP app without listening, so tests drive it with `inject()` and `main` decides where it listens. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.log as FastifyBaseLogger,
+    genReqId: () => randomUUID(),
+    requestIdHeader: 'x-request-id',
+    bodyLimit: JSON_BODY_LIMIT,
+    // A slow or stalled client must not hold a connection forever.
+    requestTimeout: 60_000,
+    connectionTimeout: 60_000,
+    keepAliveTimeout: 10_000,
+    return503OnClosing: true,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandler(app, () => deps.redis.status === 'ready');
+
+  app.addHook('onResponse', async (request, reply) => {
+    deps.metrics.httpRequestDuration.observe(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unknown',
+        status: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: {
+        title: 'Scan office API',
+        version: '1',
+        description:
+          'Scanner stations upload page images; workers OCR them into a signed PDF; a dispatcher assigns each packet ' +
+          'to a random free registrar. Errors are {"error":{"code","message"}}.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  const auth = createAuth(deps.principals, deps.adminToken);
+  await app.register(opsRoutes(deps));
+  await app.register(publicRoutes(deps));
+  await app.register(packetRoutes(deps, auth));
+  await app.register(adminRoutes(deps, auth));
+  await app.register(registrarRoutes(auth));
+
+  await app.register(async (dashboard) => {
+    dashboard.addHook('onRequest', dashboardGuard(deps.adminToken));
+    const serverAdapter = new FastifyAdapter();
+    createBullBoard({ queues: deps.queues.map((queue) => new BullMQAdapter(queue)), serverAdapter });
+    serverAdapter.setBasePath('/admin/queues');
+    await dashboard.register(serverAdapter.registerPlugin(), { prefix: '/admin/queues' });
+  });
+
+  return app;
+}

@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import { idPattern } from '../domain/ids.js';
+import { PACKET_STATUSES, PAGE_STATUSES, PUBLIC_STATUSES } from '../domain/status.js';
+import { IMAGE_FORMATS, REGISTRAR_STATUSES } from '../domain/types.js';
+
+/** Request and response schemas: one source for validation, TypeScript types and the OpenAPI document. */
+
+const displayName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(100)
+  .regex(/^[^\p{Cc}]+$/u, 'no control characters');
+const serviceSlug = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'a service slug: lowercase letters, digits, dashes (max 40)');
+/** Office queue tickets such as "A-017" or "№ 12/3"; letters of any script, digits and a few separators. */
+const ticket = z
+  .string()
+  .regex(/^[\p{L}\p{N}][\p{L}\p{N} .#№_-]{0,63}$/u, 'letters, digits, space and . # № _ - (max 64)');
+
+export const packetId = z.string().regex(idPattern('packet'), 'a packet id (pk_…)');
+export const pageNumber = (max: number) => z.coerce.number().int().min(1).max(max);
+
+export const errorResponse = z.object({
+  error: z.object({ code: z.string(), message: z.string() }).loose(),
+});
+
+export const createStationBody = z.object({ name: displayName }).strict();
+export const station = z.object({ id: z.string(), name: z.string(), createdAt: z.string() });
+export const createdStation = station.extend({ token: z.string() });
+
+export const createRegistrarBody = z
+  .object({ name: displayName, services: z.array(serviceSlug).min(1).max(50) })
+  .strict();
+export const registrar = z.object({
+  id: z.string(),
+  name: z.string(),
+  services: z.array(z.string()),
+  status: z.enum(REGISTRAR_STATUSES),
+  createdAt: z.string(),
+});
+export const createdRegistrar = registrar.extend({ token: z.string() });
+
+export const createPacketBody = z.object({ ticket, service: serviceSlug }).strict();
+export const createdPacket = z.object({
+  id: z.string(),
+  status: z.enum(PACKET_STATUSES),
+  trackingCode: z.string(),
+});
+
+export const storedPage = z.object({ n: z.number(), sha256: z.string(), bytes: z.number() });
+
+export const submitBody = (maxPages: number) =>
+  z.object({ pages: z.number().int().min(1).max(maxPages) }).strict();
+export const submitted = z.object({ id: z.string(), status: z.enum(PACKET_STATUSES) });
+
+export const pageView = z.object({
+  n: z.number(),
+  status: z.enum(PAGE_STATUSES),
+  sha256: z.string(),
+  bytes: z.number(),
+  format: z.enum(IMAGE_FORMATS),
+  width: z.number(),
+  height: z.number(),
+  storedAt: z.string(),
+  failure: z.string().optional(),
+});
+
+export const packetView = z.object({
+  id: z.string(),
+  ticket: z.string(),
+  service: z.string(),
+  status: z.enum(PACKET_STATUSES),
+  trackingCode: z.string(),
+  createdAt: z.string(),
+  submittedAt: z.string().optional(),
+  pageCount: z.number().optional(),
+  failure: z.string().optional(),
+  pages: z.array(pageView),
+  /** Admin view only. */
+  stationId: z.string().optional(),
+});
+
+export const trackingParams = z.object({ trackingCode: z.string().min(8).max(32) });
+export const trackingView = z.object({
+  status: z.enum(PUBLIC_STATUSES),
+  outcome: z.enum(['approved', 'rejected']).optional(),
+});

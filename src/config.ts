@@ -1,0 +1,135 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+export const ROLES = ['api', 'worker', 'dispatcher', 'all'] as const;
+export type Role = (typeof ROLES)[number];
+
+const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+const booleanFromEnv = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const positiveInt = z.coerce.number().int().positive();
+
+const envSchema = z.object({
+  ROLE: z.enum(ROLES).default('all'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATA_DIR: z.string().min(1).default('./data'),
+
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,40}$/, 'lowercase letters, digits and dashes')
+    .default('scan'),
+
+  S3_ENDPOINT: z.string().min(1).optional(),
+  S3_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  S3_USE_SSL: booleanFromEnv.default(false),
+  S3_ACCESS_KEY: z.string().min(1).optional(),
+  S3_SECRET_KEY: z.string().min(1).optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'a valid S3 bucket name')
+    .default('scan-office'),
+  S3_TIMEOUT_MS: positiveInt.default(5000),
+
+  ADMIN_TOKEN: z.string().min(32, 'at least 32 characters').optional(),
+
+  MAX_PAGE_BYTES: positiveInt.default(25 * 1024 * 1024),
+  MAX_PAGE_PIXELS: positiveInt.default(60_000_000),
+  MAX_PAGES_PER_PACKET: z.coerce.number().int().min(1).max(500).default(500),
+});
+
+export type Config = {
+  role: Role;
+  port: number;
+  host: string;
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  dataDir: string;
+  redis: {
+    /** The URL to use; when `explicit` is false it is the default and may be replaced by a spawned server. */
+    url: string;
+    explicit: boolean;
+    prefix: string;
+  };
+  /** `undefined` endpoint means "start the embedded S3 server". */
+  s3: {
+    endpoint: string | undefined;
+    port: number | undefined;
+    useSsl: boolean;
+    accessKey: string | undefined;
+    secretKey: string | undefined;
+    region: string;
+    bucket: string;
+    timeoutMs: number;
+  };
+  adminToken: string | undefined;
+  limits: {
+    maxPageBytes: number;
+    maxPagePixels: number;
+    maxPagesPerPacket: number;
+  };
+  cpuCount: number;
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment once; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings are how shells and compose files say "unset".
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`),
+    );
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  if (e.S3_ENDPOINT && (!e.S3_ACCESS_KEY || !e.S3_SECRET_KEY)) {
+    problems.push('S3_ACCESS_KEY and S3_SECRET_KEY: required when S3_ENDPOINT is set');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    role: e.ROLE,
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    dataDir: path.resolve(e.DATA_DIR),
+    redis: {
+      url: e.REDIS_URL ?? DEFAULT_REDIS_URL,
+      explicit: e.REDIS_URL !== undefined,
+      prefix: e.REDIS_PREFIX,
+    },
+    s3: {
+      endpoint: e.S3_ENDPOINT,
+      port: e.S3_PORT,
+      useSsl: e.S3_USE_SSL,
+      accessKey: e.S3_ACCESS_KEY,
+      secretKey: e.S3_SECRET_KEY,
+      region: e.S3_REGION,
+      bucket: e.S3_BUCKET,
+      timeoutMs: e.S3_TIMEOUT_MS,
+    },
+    adminToken: e.ADMIN_TOKEN,
+    limits: {
+      maxPageBytes: e.MAX_PAGE_BYTES,
+      maxPagePixels: e.MAX_PAGE_PIXELS,
+      maxPagesPerPacket: e.MAX_PAGES_PER_PACKET,
+    },
+    cpuCount: os.availableParallelism(),
+  };
+}

@@ -1,0 +1,70 @@
+import { conflict } from './errors.js';
+
+export const PACKET_STATUSES = [
+  'open',
+  'submitted',
+  'processing',
+  'ready',
+  'assigned',
+  'decided',
+  'failed',
+] as const;
+export type PacketStatus = (typeof PACKET_STATUSES)[number];
+
+export const PAGE_STATUSES = ['stored', 'processing', 'done', 'failed'] as const;
+export type PageStatus = (typeof PAGE_STATUSES)[number];
+
+/**
+ * Every allowed packet transition. `failed → open` reopens a packet for rescanning the failed pages;
+ * `assigned → ready` returns a packet for a new draw (recusal, registrar away).
+ */
+const PACKET_TRANSITIONS: Record<PacketStatus, readonly PacketStatus[]> = {
+  open: ['submitted'],
+  submitted: ['processing', 'failed'],
+  processing: ['ready', 'failed'],
+  ready: ['assigned'],
+  assigned: ['decided', 'ready'],
+  decided: [],
+  failed: ['open'],
+};
+
+const PAGE_TRANSITIONS: Record<PageStatus, readonly PageStatus[]> = {
+  stored: ['processing', 'done', 'failed'],
+  processing: ['done', 'failed', 'stored'],
+  done: [],
+  failed: [],
+};
+
+export const canTransitionPacket = (from: PacketStatus, to: PacketStatus) =>
+  PACKET_TRANSITIONS[from].includes(to);
+export const canTransitionPage = (from: PageStatus, to: PageStatus) => PAGE_TRANSITIONS[from].includes(to);
+
+/** The statuses from which a packet may move to `to`, for compare-and-set scripts. */
+export const packetSourcesOf = (to: PacketStatus): PacketStatus[] =>
+  PACKET_STATUSES.filter((from) => canTransitionPacket(from, to));
+
+export function assertPacketTransition(from: PacketStatus, to: PacketStatus): void {
+  if (!canTransitionPacket(from, to)) {
+    throw conflict('invalid_status', `Packet is ${from} and cannot become ${to}`, { status: from });
+  }
+}
+
+export const PUBLIC_STATUSES = ['received', 'processing', 'with_registrar', 'decided'] as const;
+export type PublicStatus = (typeof PUBLIC_STATUSES)[number];
+
+/** What a citizen's tracking code shows: coarse, and never who holds the packet. */
+export function publicStatusOf(status: PacketStatus): PublicStatus {
+  switch (status) {
+    case 'open':
+    case 'submitted':
+      return 'received';
+    case 'processing':
+    case 'ready':
+    case 'failed':
+      return 'processing';
+    case 'assigned':
+      return 'with_registrar';
+    case 'decided':
+      return 'decided';
+  }
+}

@@ -1,0 +1,97 @@
+import path from 'node:path';
+import { buildApp } from './api/app.js';
+import { ConfigError, loadConfig, ROLES, type Role } from './config.js';
+import { createLogger } from './infra/logger.js';
+import { createRuntime, type Runtime, StartupError } from './runtime.js';
+
+function roleFromArgs(fallback: Role): Role {
+  const requested = process.argv[2];
+  if (requested === undefined) return fallback;
+  if ((ROLES as readonly string[]).includes(requested)) return requested as Role;
+  throw new ConfigError([`role argument: expected one of ${ROLES.join(', ')}, got "${requested}"`]);
+}
+
+async function startApi(runtime: Runtime): Promise<string> {
+  const app = await buildApp({
+    config: runtime.config,
+    log: runtime.log,
+    redis: runtime.redis,
+    store: runtime.store,
+    packets: runtime.packets,
+    principals: runtime.principals,
+    jobs: runtime.jobs,
+    queues: [...runtime.jobs.queues.values()],
+    metrics: runtime.metrics,
+    adminToken: runtime.adminToken.token,
+  });
+  // Fastify's close stops accepting connections and waits for in-flight requests.
+  runtime.shutdown.register('intake', 'http', () => app.close());
+  const { host, port } = runtime.config;
+  await app.listen({ host, port });
+  const address = app.server.address();
+  const boundPort = typeof address === 'object' && address ? address.port : port;
+  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return `http://${shownHost}:${boundPort}`;
+}
+
+/** Printed to stdout, not logged: it carries the admin token, which must never reach the logs. */
+function printBanner(runtime: Runtime, role: Role, baseUrl: string | undefined): void {
+  const lines = [`Scan office is running (role: ${role})`];
+  if (baseUrl) {
+    lines.push(
+      `  API          ${baseUrl}/v1`,
+      `  API docs     ${baseUrl}/docs`,
+      `  Queues       ${baseUrl}/admin/queues   (admin token as password)`,
+      `  Metrics      ${baseUrl}/metrics`,
+      `  Health       ${baseUrl}/health/ready`,
+    );
+  }
+  lines.push(`  Redis        ${runtime.endpoints.redis}`, `  S3           ${runtime.endpoints.s3}`);
+  const { token, source } = runtime.adminToken;
+  if (source === 'env') lines.push('  Admin token  from ADMIN_TOKEN');
+  else {
+    const file = path.join(runtime.config.dataDir, 'admin-token');
+    lines.push(`  Admin token  ${token}   (${source === 'generated' ? 'generated, ' : ''}kept in ${file})`);
+  }
+  console.log(lines.join('\n'));
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const role = roleFromArgs(config.role);
+  const log = createLogger(config.logLevel).child({ role });
+  const runtime = await createRuntime(config, log);
+
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stopping) {
+        log.warn({ signal }, 'second signal: exiting without waiting');
+        process.exit(1);
+      }
+      stopping = true;
+      log.info({ signal }, 'shutting down: finishing in-flight requests and jobs');
+      runtime.shutdown.shutdown().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+  }
+
+  const baseUrl = role === 'api' || role === 'all' ? await startApi(runtime) : undefined;
+  if (role === 'worker' || role === 'dispatcher') {
+    log.warn(
+      'this role has no work to run yet: page processing and dispatch are not implemented in this version',
+    );
+  }
+  printBanner(runtime, role, baseUrl);
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError || error instanceof StartupError) {
+    console.error(error.message);
+    process.exit(2);
+  }
+  console.error(error);
+  process.exit(1);
+});

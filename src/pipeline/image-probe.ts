@@ -1,0 +1,122 @@
+import sharp from 'sharp';
+import type { ImageFormat } from '../domain/types.js';
+
+export type ImageProbe = { format: ImageFormat; width: number; height: number; density?: number };
+
+export type ProbeRejection = {
+  /** 400 empty, 415 not an image we take, 422 an image we cannot or must not decode. */
+  status: 400 | 415 | 422;
+  code:
+    | 'empty_body'
+    | 'unsupported_media_type'
+    | 'media_type_mismatch'
+    | 'corrupt_image'
+    | 'image_too_large'
+    | 'multi_page_image';
+  message: string;
+};
+
+export const MEDIA_TYPES: Record<ImageFormat, string> = {
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  tiff: 'image/tiff',
+  webp: 'image/webp',
+};
+
+const startsWith = (bytes: Buffer, signature: number[], offset = 0) =>
+  bytes.length >= offset + signature.length && signature.every((byte, i) => bytes[offset + i] === byte);
+
+/** Identifies the format from the file's magic number; the Content-Type header is only a claim. */
+export function sniffFormat(bytes: Buffer): ImageFormat | undefined {
+  if (startsWith(bytes, [0xff, 0xd8, 0xff])) return 'jpeg';
+  if (startsWith(bytes, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'png';
+  if (startsWith(bytes, [0x49, 0x49, 0x2a, 0x00]) || startsWith(bytes, [0x4d, 0x4d, 0x00, 0x2a]))
+    return 'tiff';
+  if (startsWith(bytes, [0x52, 0x49, 0x46, 0x46]) && startsWith(bytes, [0x57, 0x45, 0x42, 0x50], 8))
+    return 'webp';
+  return undefined;
+}
+
+/**
+ * Cheap end-of-file checks that catch the usual truncation (an interrupted scan or upload) without decoding the
+ * whole image on the request path. TIFF has no trailer, so it is decoded in full instead.
+ */
+function looksComplete(format: ImageFormat, bytes: Buffer): boolean {
+  switch (format) {
+    case 'jpeg': {
+      // Some scanners pad after the End Of Image marker; accept a short tail.
+      const tail = bytes.subarray(Math.max(0, bytes.length - 512));
+      return tail.includes(Buffer.from([0xff, 0xd9]));
+    }
+    case 'png':
+      return bytes.subarray(bytes.length - 12).includes(Buffer.from('IEND', 'latin1'));
+    case 'webp':
+      return bytes.readUInt32LE(4) + 8 <= bytes.length;
+    case 'tiff':
+      return true;
+  }
+}
+
+const reject = (status: ProbeRejection['status'], code: ProbeRejection['code'], message: string) => ({
+  ok: false as const,
+  rejection: { status, code, message },
+});
+
+/**
+ * Decides whether an upload is a single page image we can process: by its bytes (magic number, a real header decode
+ * with sharp, a decompression-bomb limit, a truncation check), not by what the client claims.
+ */
+export async function probeImage(
+  bytes: Buffer,
+  options: { declaredMediaType?: string; maxPixels: number },
+): Promise<{ ok: true; image: ImageProbe } | { ok: false; rejection: ProbeRejection }> {
+  if (bytes.length === 0) return reject(400, 'empty_body', 'The request body is empty; send the page image');
+  const format = sniffFormat(bytes);
+  if (!format) {
+    return reject(415, 'unsupported_media_type', 'The body is not a JPEG, PNG, TIFF or WebP image');
+  }
+  const declared = options.declaredMediaType?.split(';')[0]?.trim().toLowerCase();
+  if (declared && declared !== MEDIA_TYPES[format]) {
+    return reject(
+      415,
+      'media_type_mismatch',
+      `Content-Type says ${declared} but the body is ${MEDIA_TYPES[format]}`,
+    );
+  }
+
+  let metadata: sharp.Metadata;
+  try {
+    metadata = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch {
+    return reject(422, 'corrupt_image', `The ${format.toUpperCase()} header cannot be decoded`);
+  }
+  const { width, height } = metadata;
+  if (!width || !height) return reject(422, 'corrupt_image', 'The image has no dimensions');
+  if (width * height > options.maxPixels) {
+    return reject(
+      422,
+      'image_too_large',
+      `The image is ${width}×${height} pixels; the limit is ${options.maxPixels} pixels per page`,
+    );
+  }
+  if ((metadata.pages ?? 1) > 1) {
+    return reject(
+      422,
+      'multi_page_image',
+      `The image holds ${metadata.pages} pages; upload one page per request`,
+    );
+  }
+  if (!looksComplete(format, bytes))
+    return reject(422, 'corrupt_image', `The ${format.toUpperCase()} file is truncated`);
+  if (format === 'tiff') {
+    try {
+      await sharp(bytes, { limitInputPixels: options.maxPixels, failOn: 'truncated' }).raw().toBuffer();
+    } catch {
+      return reject(422, 'corrupt_image', 'The TIFF image data cannot be decoded');
+    }
+  }
+  return {
+    ok: true,
+    image: { format, width, height, ...(metadata.density ? { density: metadata.density } : {}) },
+  };
+}

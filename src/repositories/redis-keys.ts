@@ -1,0 +1,15 @@
+/** Every Redis key the service writes, under one prefix so tests and tenants never collide. */
+export function redisKeys(prefix: string) {
+  return {
+    station: (id: string) => `${prefix}:station:${id}`,
+    stations: `${prefix}:stations`,
+    registrar: (id: string) => `${prefix}:registrar:${id}`,
+    registrars: `${prefix}:registrars`,
+    tokenOwner: (tokenHash: string) => `${prefix}:token:${tokenHash}`,
+    packet: (id: string) => `${prefix}:packet:${id}`,
+    packetPages: (id: string) => `${prefix}:packet:${id}:pages`,
+    packets: `${prefix}:packets`,
+    trackingCode: (code: string) => `${prefix}:track:${code}`,
+  };
+}
+export type RedisKeys = ReturnType<typeof redisKeys>;

@@ -1,0 +1,106 @@
+import * as Minio from 'minio';
+import { DependencyUnavailableError } from '../domain/errors.js';
+import type { ObjectStore } from './object-store.js';
+
+export type MinioStoreOptions = {
+  endPoint: string;
+  port: number | undefined;
+  useSsl: boolean;
+  accessKey: string;
+  secretKey: string;
+  region: string;
+  bucket: string;
+  timeoutMs: number;
+};
+
+const isMissingObject = (error: unknown) =>
+  error instanceof Minio.S3Error && (error.code === 'NotFound' || error.code === 'NoSuchKey');
+
+/** S3 answers that mean "try again later"; anything else the server said is a real error. */
+const RETRYABLE_S3_CODES = new Set(['SlowDown', 'ServiceUnavailable', 'InternalError', 'RequestTimeout']);
+const isUnavailability = (error: unknown) =>
+  !(error instanceof Minio.S3Error) || RETRYABLE_S3_CODES.has(String(error.code));
+
+export class MinioObjectStore implements ObjectStore {
+  private readonly client: Minio.Client;
+
+  constructor(private readonly options: MinioStoreOptions) {
+    this.client = new Minio.Client({
+      endPoint: options.endPoint,
+      ...(options.port === undefined ? {} : { port: options.port }),
+      useSSL: options.useSsl,
+      accessKey: options.accessKey,
+      secretKey: options.secretKey,
+      region: options.region,
+      pathStyle: true,
+    });
+  }
+
+  /** Creates the bucket when it is missing (first start, fresh MinIO). */
+  async ensureBucket(): Promise<void> {
+    await this.call(async () => {
+      if (!(await this.client.bucketExists(this.options.bucket))) {
+        await this.client.makeBucket(this.options.bucket, this.options.region);
+      }
+    });
+  }
+
+  put(key: string, body: Buffer, contentType: string): Promise<void> {
+    return this.call(async () => {
+      await this.client.putObject(this.options.bucket, key, body, body.length, {
+        'Content-Type': contentType,
+      });
+    });
+  }
+
+  get(key: string): Promise<Buffer> {
+    return this.call(async () => {
+      const stream = await this.client.getObject(this.options.bucket, key);
+      const chunks: Buffer[] = [];
+      for await (const chunk of stream) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks);
+    });
+  }
+
+  stat(key: string): Promise<{ size: number } | undefined> {
+    return this.call(async () => {
+      try {
+        const stat = await this.client.statObject(this.options.bucket, key);
+        return { size: stat.size };
+      } catch (error) {
+        if (isMissingObject(error)) return undefined;
+        throw error;
+      }
+    });
+  }
+
+  remove(key: string): Promise<void> {
+    return this.call(() => this.client.removeObject(this.options.bucket, key));
+  }
+
+  ping(): Promise<void> {
+    return this.call(async () => {
+      if (!(await this.client.bucketExists(this.options.bucket))) {
+        throw new Error(`bucket ${this.options.bucket} does not exist`);
+      }
+    });
+  }
+
+  /** Runs one S3 call with a hard deadline (a hanging S3 must become a quick 503, not a stuck request); transport failures and timeouts become DependencyUnavailableError. */
+  private async call<T>(operation: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`S3 did not answer within ${this.options.timeoutMs} ms`)),
+        this.options.timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([operation(), deadline]);
+    } catch (error) {
+      throw isUnavailability(error) ? new DependencyUnavailableError('s3', error) : error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,10 @@
+/** What the service needs from object storage; the minio implementation talks to MinIO or any S3 server. */
+export interface ObjectStore {
+  put(key: string, body: Buffer, contentType: string): Promise<void>;
+  get(key: string): Promise<Buffer>;
+  /** `undefined` when the object does not exist. */
+  stat(key: string): Promise<{ size: number } | undefined>;
+  remove(key: string): Promise<void>;
+  /** Throws when the store cannot be reached or the bucket is missing. */
+  ping(): Promise<void>;
+}

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { idPattern } from '../domain/ids.js';
+
+/**
+ * The one registry of background jobs: name, queue, payload schema and deterministic id. Payloads carry ids and
+ * object keys, never image bytes. Job ids contain no ':' (BullMQ reserves it) and are never all digits.
+ */
+export const QUEUES = { pages: 'pages' } as const;
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+
+export const JOBS = {
+  /** Orient, deskew and OCR one stored page (#3). The id includes the content hash, so a rescan is a new job. */
+  processPage: {
+    queue: QUEUES.pages,
+    payload: z.object({
+      packetId: z.string().regex(idPattern('packet')),
+      n: z.number().int().min(1).max(500),
+      sha256: sha256Hex,
+      originalKey: z.string().min(1),
+    }),
+    jobId: (payload: { packetId: string; n: number; sha256: string }) =>
+      `page-${payload.packetId}-${payload.n}-${payload.sha256.slice(0, 16)}`,
+  },
+} as const;
+
+export type JobName = keyof typeof JOBS;
+export type JobPayload<N extends JobName> = z.infer<(typeof JOBS)[N]['payload']>;
+
+/** How the rest of the service asks for background work; BullMQ sits behind it. */
+export interface JobQueue {
+  enqueue<N extends JobName>(name: N, payload: JobPayload<N>): Promise<void>;
+}
