@@ -1,0 +1,112 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { inject } from 'vitest';
+import { buildApp } from '../../src/api/app.js';
+import { loadConfig } from '../../src/config.js';
+import { EMBEDDED_S3_CREDENTIALS, type EmbeddedS3, startEmbeddedS3 } from '../../src/infra/embedded-s3.js';
+import { createLogger } from '../../src/infra/logger.js';
+import { createRuntime, type Runtime } from '../../src/runtime.js';
+
+export const TEST_ADMIN_TOKEN = `adm_${'t'.repeat(43)}`;
+
+export type TestStack = {
+  app: FastifyInstance;
+  runtime: Runtime;
+  s3: EmbeddedS3;
+  prefix: string;
+  dataDir: string;
+  /** Stops the app and the runtime only (Redis data and S3 stay), as when an API process restarts. */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+};
+
+export const uniquePrefix = (label: string) => `t-${label}-${randomBytes(4).toString('hex')}`;
+
+export function testEnv(
+  s3: EmbeddedS3,
+  prefix: string,
+  dataDir: string,
+  extra: Record<string, string> = {},
+): NodeJS.ProcessEnv {
+  return {
+    REDIS_URL: inject('redisUrl'),
+    REDIS_PREFIX: prefix,
+    S3_ENDPOINT: s3.host,
+    S3_PORT: String(s3.port),
+    S3_ACCESS_KEY: EMBEDDED_S3_CREDENTIALS.accessKey,
+    S3_SECRET_KEY: EMBEDDED_S3_CREDENTIALS.secretKey,
+    S3_BUCKET: 'test-bucket',
+    S3_TIMEOUT_MS: '1500',
+    ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    DATA_DIR: dataDir,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...extra,
+  };
+}
+
+export async function buildAppFor(runtime: Runtime): Promise<FastifyInstance> {
+  const app = await buildApp({
+    config: runtime.config,
+    log: runtime.log,
+    redis: runtime.redis,
+    store: runtime.store,
+    packets: runtime.packets,
+    principals: runtime.principals,
+    jobs: runtime.jobs,
+    queues: [...runtime.jobs.queues.values()],
+    metrics: runtime.metrics,
+    adminToken: runtime.adminToken.token,
+  });
+  await app.ready();
+  return app;
+}
+
+/** Deletes every key under a test prefix (repository keys and BullMQ queues alike). */
+export async function deletePrefix(redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** A real stack for one test file: real Redis (shared, own prefix), a real S3-protocol server, the real app. */
+export async function startTestStack(
+  label: string,
+  extraEnv: Record<string, string> = {},
+): Promise<TestStack> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), `scan-test-${label}-`));
+  const s3 = await startEmbeddedS3(dataDir);
+  const prefix = uniquePrefix(label);
+  const config = loadConfig(testEnv(s3, prefix, dataDir, extraEnv));
+  const start = async () => {
+    const runtime = await createRuntime(config, createLogger(config.logLevel));
+    return { runtime, app: await buildAppFor(runtime) };
+  };
+  const stack = { ...(await start()), s3, prefix, dataDir } as TestStack;
+  const stop = async () => {
+    await stack.app.close();
+    await stack.runtime.shutdown.shutdown();
+  };
+  stack.restart = async () => {
+    await stop();
+    Object.assign(stack, await start());
+  };
+  stack.close = async () => {
+    await stop();
+    await s3.close();
+    await deletePrefix(inject('redisUrl'), prefix);
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  return stack;
+}
