@@ -43,6 +43,17 @@ const envSchema = z.object({
   MAX_PAGE_BYTES: positiveInt.default(25 * 1024 * 1024),
   MAX_PAGE_PIXELS: positiveInt.default(60_000_000),
   MAX_PAGES_PER_PACKET: z.coerce.number().int().min(1).max(500).default(500),
+
+  OCR_CONCURRENCY: positiveInt.max(64).optional(),
+  OCR_RECYCLE_PAGES: positiveInt.default(200),
+  OCR_LANGS: z
+    .string()
+    .regex(/^[a-z_]{3,8}(\+[a-z_]{3,8})*$/, 'tesseract language codes joined by +, e.g. ukr+eng')
+    .default('ukr+eng'),
+  OCR_MODEL: z.enum(['best_int', 'standard']).default('best_int'),
+  OCR_PSM: z.coerce.number().int().min(0).max(13).default(3),
+  PAGE_JPEG_QUALITY: z.coerce.number().int().min(30).max(95).default(70),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
 });
 
 export type Config = {
@@ -74,6 +85,16 @@ export type Config = {
     maxPagePixels: number;
     maxPagesPerPacket: number;
   };
+  ocr: {
+    concurrency: number;
+    recyclePages: number;
+    languages: string[];
+    model: 'best_int' | 'standard';
+    pageSegmentationMode: number;
+    jpegQuality: number;
+  };
+  /** Where worker and dispatcher processes (which have no API) serve /metrics and /health/live. */
+  metricsPort: number;
   cpuCount: number;
 };
 
@@ -130,6 +151,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxPagePixels: e.MAX_PAGE_PIXELS,
       maxPagesPerPacket: e.MAX_PAGES_PER_PACKET,
     },
+    ocr: {
+      // OCR is CPU-bound: one tesseract worker per core saturates the machine without oversubscribing it.
+      concurrency: e.OCR_CONCURRENCY ?? os.availableParallelism(),
+      recyclePages: e.OCR_RECYCLE_PAGES,
+      languages: e.OCR_LANGS.split('+'),
+      model: e.OCR_MODEL,
+      pageSegmentationMode: e.OCR_PSM,
+      jpegQuality: e.PAGE_JPEG_QUALITY,
+    },
+    metricsPort: e.METRICS_PORT,
     cpuCount: os.availableParallelism(),
   };
 }

@@ -1,8 +1,10 @@
 import path from 'node:path';
 import { buildApp } from './api/app.js';
+import { startMetricsServer } from './api/metrics-server.js';
 import { ConfigError, loadConfig, ROLES, type Role } from './config.js';
 import { createLogger } from './infra/logger.js';
 import { createRuntime, type Runtime, StartupError } from './runtime.js';
+import { startWorkerRole } from './workers/start-worker-role.js';
 
 function roleFromArgs(fallback: Role): Role {
   const requested = process.argv[2];
@@ -78,11 +80,19 @@ async function main(): Promise<void> {
     });
   }
 
-  const baseUrl = role === 'api' || role === 'all' ? await startApi(runtime) : undefined;
-  if (role === 'worker' || role === 'dispatcher') {
-    log.warn(
-      'this role has no work to run yet: page processing and dispatch are not implemented in this version',
+  if (role === 'worker' || role === 'all') await startWorkerRole(runtime);
+  if (role === 'dispatcher')
+    log.warn('the dispatcher is not implemented yet; this process only serves /metrics');
+  let baseUrl: string | undefined;
+  if (role === 'api' || role === 'all') baseUrl = await startApi(runtime);
+  else {
+    const server = await startMetricsServer(
+      runtime.metrics,
+      log,
+      runtime.config.host,
+      runtime.config.metricsPort,
     );
+    runtime.shutdown.register('intake', 'metrics-server', () => server.close());
   }
   printBanner(runtime, role, baseUrl);
 }

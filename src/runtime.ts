@@ -4,7 +4,7 @@ import type { Config } from './config.js';
 import { resolveAdminToken } from './infra/admin-token.js';
 import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } from './infra/embedded-s3.js';
 import type { Logger } from './infra/logger.js';
-import { createMetrics, type Metrics } from './infra/metrics.js';
+import { createMetrics, type Metrics, observeQueueDepth } from './infra/metrics.js';
 import { connectRedis, redactUrl, redisAnswers, spawnRedisServer } from './infra/redis.js';
 import { ShutdownRegistry } from './infra/shutdown.js';
 import { PacketRepository } from './repositories/packet-repository.js';
@@ -118,6 +118,8 @@ export async function createRuntime(config: Config, log: Logger): Promise<Runtim
     const jobs = new BullJobQueue(redis, config.redis.prefix);
     shutdown.register('work', 'queues', () => jobs.close());
 
+    const metrics = createMetrics();
+    observeQueueDepth(metrics, [...jobs.queues.values()]);
     return {
       config,
       log,
@@ -128,7 +130,7 @@ export async function createRuntime(config: Config, log: Logger): Promise<Runtim
       packets: new PacketRepository(redis, keys),
       principals: new PrincipalRepository(redis, keys),
       jobs,
-      metrics: createMetrics(),
+      metrics,
       adminToken,
       endpoints: { redis: redisTarget.description, s3: s3Description },
     };

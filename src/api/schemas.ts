@@ -55,6 +55,22 @@ export const submitBody = (maxPages: number) =>
   z.object({ pages: z.number().int().min(1).max(maxPages) }).strict();
 export const submitted = z.object({ id: z.string(), status: z.enum(PACKET_STATUSES) });
 
+/** The pipeline's summary of a page; storage keys are internal and left out. */
+export const pageProcessingView = z.object({
+  orientation: z.number(),
+  skewDeg: z.number(),
+  blank: z.boolean(),
+  ocrConfidence: z.number().nullable(),
+  dpi: z.number(),
+  colour: z.boolean(),
+  width: z.number(),
+  height: z.number(),
+  ms: z.record(z.string(), z.number()),
+  processedSha256: z.string(),
+  processedBytes: z.number(),
+  finishedAt: z.string(),
+});
+
 export const pageView = z.object({
   n: z.number(),
   status: z.enum(PAGE_STATUSES),
@@ -65,6 +81,7 @@ export const pageView = z.object({
   height: z.number(),
   storedAt: z.string(),
   failure: z.string().optional(),
+  processing: pageProcessingView.optional(),
 });
 
 export const packetView = z.object({

@@ -29,8 +29,9 @@ const PACKET_TRANSITIONS: Record<PacketStatus, readonly PacketStatus[]> = {
 };
 
 const PAGE_TRANSITIONS: Record<PageStatus, readonly PageStatus[]> = {
-  stored: ['processing', 'done', 'failed'],
-  processing: ['done', 'failed', 'stored'],
+  stored: ['processing', 'failed'],
+  // processing → processing: a job that stalled (its worker died) runs again from the start.
+  processing: ['processing', 'done', 'failed'],
   done: [],
   failed: [],
 };
@@ -38,6 +39,9 @@ const PAGE_TRANSITIONS: Record<PageStatus, readonly PageStatus[]> = {
 export const canTransitionPacket = (from: PacketStatus, to: PacketStatus) =>
   PACKET_TRANSITIONS[from].includes(to);
 export const canTransitionPage = (from: PageStatus, to: PageStatus) => PAGE_TRANSITIONS[from].includes(to);
+
+export const pageSourcesOf = (to: PageStatus): PageStatus[] =>
+  PAGE_STATUSES.filter((from) => canTransitionPage(from, to));
 
 /** The statuses from which a packet may move to `to`, for compare-and-set scripts. */
 export const packetSourcesOf = (to: PacketStatus): PacketStatus[] =>

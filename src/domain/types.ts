@@ -31,7 +31,28 @@ export type Page = {
   /** Object key of the original upload. */
   originalKey: string;
   storedAt: string;
+  /** Why processing failed, in words the station can act on. */
   failure?: string;
+  /** Filled in by the page pipeline (#3). */
+  processing?: PageProcessing;
+};
+
+export type PageProcessing = {
+  orientation: 0 | 90 | 180 | 270;
+  skewDeg: number;
+  blank: boolean;
+  ocrConfidence: number | null;
+  dpi: number;
+  colour: boolean;
+  width: number;
+  height: number;
+  /** Milliseconds per stage. */
+  ms: Record<string, number>;
+  processedKey: string;
+  processedSha256: string;
+  processedBytes: number;
+  ocrKey: string;
+  finishedAt: string;
 };
 
 export type Packet = {

@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** One registry per process (and per test app), so metrics never leak between instances. */
 export function createMetrics() {
@@ -19,6 +19,49 @@ export function createMetrics() {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
+    pagesProcessed: new Counter({
+      name: 'pages_processed_total',
+      help: 'Pages through the pipeline by outcome (done, failed)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    pipelineStageDuration: new Histogram({
+      name: 'pipeline_stage_duration_seconds',
+      help: 'Time per page pipeline stage',
+      labelNames: ['stage'] as const,
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32],
+      registers: [registry],
+    }),
+    ocrConfidence: new Histogram({
+      name: 'ocr_confidence',
+      help: 'Mean OCR word confidence per page (0-100)',
+      buckets: [10, 30, 50, 60, 70, 80, 85, 90, 95, 100],
+      registers: [registry],
+    }),
+    queueDepth: new Gauge({
+      name: 'queue_jobs',
+      help: 'Jobs per queue and state, read at scrape time',
+      labelNames: ['queue', 'state'] as const,
+      registers: [registry],
+    }),
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Queue depth is read from Redis when Prometheus scrapes, so every process reports the same shared numbers. */
+export function observeQueueDepth(
+  metrics: Metrics,
+  queues: Array<{ name: string; getJobCounts(...states: string[]): Promise<Record<string, number>> }>,
+): void {
+  const gauge = metrics.queueDepth as Gauge<'queue' | 'state'> & { collect?: () => Promise<void> };
+  gauge.collect = async () => {
+    try {
+      for (const queue of queues) {
+        const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+        for (const [state, count] of Object.entries(counts)) gauge.set({ queue: queue.name, state }, count);
+      }
+    } catch {
+      // Redis is away: keep the last values rather than failing the whole scrape.
+    }
+  };
+}

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { newId, newTrackingCode } from '../domain/ids.js';
-import { type PacketStatus, packetSourcesOf } from '../domain/status.js';
+import { type PacketStatus, type PageStatus, packetSourcesOf, pageSourcesOf } from '../domain/status.js';
 import type { Packet, Page } from '../domain/types.js';
 import type { RedisKeys } from './redis-keys.js';
 
@@ -41,6 +41,18 @@ for _, field in ipairs(redis.call('HKEYS', KEYS[2])) do
 end
 if #missing > 0 or #extra > 0 then return {'incomplete', missing, extra} end
 redis.call('HSET', KEYS[1], 'status', 'submitted', 'submittedAt', ARGV[2], 'pageCount', ARGV[1])
+return {'ok'}
+`;
+
+/** Merges fields into one page record if it still holds the same upload and its status allows the change. */
+const UPDATE_PAGE = `
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return {'stale'} end
+local page = cjson.decode(raw)
+if page.sha256 ~= ARGV[2] then return {'stale'} end
+if not string.find(',' .. ARGV[4] .. ',', ',' .. page.status .. ',', 1, true) then return {'status', page.status} end
+for key, value in pairs(cjson.decode(ARGV[3])) do page[key] = value end
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(page))
 return {'ok'}
 `;
 
@@ -140,6 +152,30 @@ export class PacketRepository {
           ...(detail ? { previous: JSON.parse(detail as string) as Page } : {}),
         };
     }
+  }
+
+  /**
+   * Moves page n of this upload (`sha256`) to `status` with extra fields, if its current status allows it.
+   * 'stale' means the page was rescanned or deleted meanwhile: the caller's work is for bytes nobody needs.
+   */
+  async updatePage(
+    packetId: string,
+    n: number,
+    sha256: string,
+    status: PageStatus,
+    fields: Partial<Omit<Page, 'n' | 'sha256' | 'status'>> = {},
+  ): Promise<'ok' | 'stale' | PageStatus> {
+    const [outcome, detail] = (await this.redis.eval(
+      UPDATE_PAGE,
+      1,
+      this.keys.packetPages(packetId),
+      String(n),
+      sha256,
+      JSON.stringify({ ...fields, status }),
+      pageSourcesOf(status).join(','),
+    )) as ScriptReply;
+    if (outcome === 'status') return detail as PageStatus;
+    return outcome as 'ok' | 'stale';
   }
 
   async deletePage(packetId: string, n: number): Promise<'deleted' | 'absent' | 'missing' | PacketStatus> {

@@ -4,3 +4,9 @@
  */
 export const originalPageKey = (packetId: string, n: number, sha256: string) =>
   `packets/${packetId}/pages/${n}/original-${sha256}`;
+
+/** Outputs are keyed by the original's hash: a retry overwrites them, a rescan gets its own. */
+export const processedPageKey = (packetId: string, n: number, sha256: string) =>
+  `packets/${packetId}/pages/${n}/processed-${sha256}.jpg`;
+export const ocrResultKey = (packetId: string, n: number, sha256: string) =>
+  `packets/${packetId}/pages/${n}/ocr-${sha256}.json`;

@@ -1,0 +1,174 @@
+import { type RawImage, sharpOf, toRaw } from './raw-image.js';
+
+/**
+ * Skew and quarter-turn estimation by projection profiles, after Leptonica's `skew.c`: shear the dark pixels of a
+ * reduced, binarized copy by a trial angle, count them per row, and score the angle by the differential square sum
+ * Σ (row[i] − row[i−1])². Text lines aligned with the rows give sharp profile edges and the highest score.
+ * The search runs coarse-to-fine over ±maxAngle, on the page and on the page turned a quarter, which also tells
+ * whether the text runs across or down the page.
+ */
+
+/** Dark pixels of the analysis copy, as coordinates. */
+export type DarkPixels = { xs: Int32Array; ys: Int32Array; width: number; height: number };
+
+export type LayoutAnalysis = {
+  blank: boolean;
+  /** Share of dark pixels on the analysis copy (0–1). */
+  darkFraction: number;
+  /** 90 when the text lines run down the page (the page must turn a quarter clockwise); else 0. */
+  quarterTurn: 0 | 90;
+  /** Clockwise skew of the text lines after the quarter turn, in degrees; 0 when not confident. */
+  skewDeg: number;
+  /** False for pages with too little text (photos, blank backs): they are not rotated. */
+  confident: boolean;
+  /** Peak score over the median score: how distinct the best angle is. */
+  peakRatio: number;
+  /** The analysis copy itself, for the orientation stage that follows. */
+  analysis: RawImage;
+};
+
+export const ANALYSIS_WIDTH = 1280;
+const BORDER_SHARE = 0.02;
+const BLANK_DARK_FRACTION = 0.0015;
+const MIN_CONTRAST = 60;
+const MIN_PEAK_RATIO = 1.5;
+/** Pages that are mostly dark are photos or filled forms where line projection means nothing. */
+const MAX_TEXT_DARK_FRACTION = 0.35;
+
+/** Otsu's threshold over a 256-bin histogram; also returns the class means, to reject low-contrast (blank) pages. */
+export function otsu(histogram: Uint32Array): { threshold: number; darkMean: number; lightMean: number } {
+  let total = 0;
+  let sum = 0;
+  for (let i = 0; i < 256; i++) {
+    total += histogram[i]!;
+    sum += i * histogram[i]!;
+  }
+  let darkCount = 0;
+  let darkSum = 0;
+  let best = { threshold: 127, variance: -1, darkMean: 0, lightMean: 255 };
+  for (let t = 0; t < 255; t++) {
+    darkCount += histogram[t]!;
+    darkSum += t * histogram[t]!;
+    const lightCount = total - darkCount;
+    if (darkCount === 0 || lightCount === 0) continue;
+    const darkMean = darkSum / darkCount;
+    const lightMean = (sum - darkSum) / lightCount;
+    const variance = darkCount * lightCount * (darkMean - lightMean) ** 2;
+    if (variance > best.variance) best = { threshold: t, variance, darkMean, lightMean };
+  }
+  return { threshold: best.threshold, darkMean: best.darkMean, lightMean: best.lightMean };
+}
+
+/** Reduces the greyscale page to the analysis width (area averaging also tames scanner noise). */
+export function analysisCopy(grey: RawImage): Promise<RawImage> {
+  return toRaw(sharpOf(grey).resize({ width: ANALYSIS_WIDTH, withoutEnlargement: true, kernel: 'cubic' }), 1);
+}
+
+export function darkPixelsOf(image: RawImage): {
+  pixels: DarkPixels;
+  darkFraction: number;
+  contrast: number;
+} {
+  const { data, width, height } = image;
+  const histogram = new Uint32Array(256);
+  for (let i = 0; i < data.length; i++) histogram[data[i]!]!++;
+  const { threshold, darkMean, lightMean } = otsu(histogram);
+  const contrast = lightMean - darkMean;
+  // Scanner edges and shadows at the border would dominate the profile; ignore a thin frame.
+  const bx = Math.round(width * BORDER_SHARE);
+  const by = Math.round(height * BORDER_SHARE);
+  let count = 0;
+  for (let y = by; y < height - by; y++) {
+    for (let x = bx; x < width - bx; x++) if (data[y * width + x]! <= threshold) count++;
+  }
+  const xs = new Int32Array(count);
+  const ys = new Int32Array(count);
+  let k = 0;
+  for (let y = by; y < height - by; y++) {
+    for (let x = bx; x < width - bx; x++) {
+      if (data[y * width + x]! <= threshold) {
+        xs[k] = x;
+        ys[k] = y;
+        k++;
+      }
+    }
+  }
+  const interior = (width - 2 * bx) * (height - 2 * by);
+  return { pixels: { xs, ys, width, height }, darkFraction: count / interior, contrast };
+}
+
+/** The same pixels seen after turning the page a quarter clockwise: (x, y) → (height − 1 − y, x). */
+export function quarterTurned(pixels: DarkPixels): DarkPixels {
+  const xs = new Int32Array(pixels.xs.length);
+  for (let i = 0; i < xs.length; i++) xs[i] = pixels.height - 1 - pixels.ys[i]!;
+  return { xs, ys: pixels.xs, width: pixels.height, height: pixels.width };
+}
+
+function scorer(pixels: DarkPixels, maxAngleDeg: number) {
+  const { xs, ys, width, height } = pixels;
+  const cx = width / 2;
+  const pad = Math.ceil(Math.tan((maxAngleDeg * Math.PI) / 180) * cx) + 2;
+  const rows = new Int32Array(height + 2 * pad);
+  return (angleDeg: number): number => {
+    const tan = Math.tan((angleDeg * Math.PI) / 180);
+    rows.fill(0);
+    for (let i = 0; i < xs.length; i++) rows[Math.round(ys[i]! - (xs[i]! - cx) * tan) + pad]!++;
+    let score = 0;
+    for (let r = 1; r < rows.length; r++) {
+      const d = rows[r]! - rows[r - 1]!;
+      score += d * d;
+    }
+    return score;
+  };
+}
+
+/** Finds the clockwise skew of text lines in ±maxAngleDeg, to about 0.01°. */
+export function estimateSkew(pixels: DarkPixels, maxAngleDeg = 20): { angleDeg: number; peakRatio: number } {
+  if (pixels.xs.length === 0) return { angleDeg: 0, peakRatio: 1 };
+  const score = scorer(pixels, maxAngleDeg + 1);
+  const coarse: number[] = [];
+  let best = { angle: 0, score: -1 };
+  for (let angle = -maxAngleDeg; angle <= maxAngleDeg + 1e-9; angle += 0.5) {
+    const s = score(angle);
+    coarse.push(s);
+    if (s > best.score) best = { angle, score: s };
+  }
+  for (const [span, step] of [
+    [0.5, 0.05],
+    [0.05, 0.005],
+  ] as const) {
+    const center = best.angle;
+    for (let angle = center - span; angle <= center + span + 1e-9; angle += step) {
+      const s = score(angle);
+      if (s > best.score) best = { angle, score: s };
+    }
+  }
+  const sorted = coarse.sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)]!;
+  return { angleDeg: Math.round(best.angle * 1000) / 1000, peakRatio: median > 0 ? best.score / median : 1 };
+}
+
+/** Decides blank / too little text, whether the text runs across or down the page, and its skew. */
+export async function analyzeLayout(grey: RawImage, maxAngleDeg = 20): Promise<LayoutAnalysis> {
+  const analysis = await analysisCopy(grey);
+  const { pixels, darkFraction, contrast } = darkPixelsOf(analysis);
+  const blank = darkFraction < BLANK_DARK_FRACTION || contrast < MIN_CONTRAST;
+  const none = { quarterTurn: 0 as const, skewDeg: 0, confident: false };
+  if (blank) return { blank, darkFraction, ...none, peakRatio: 1, analysis };
+  if (darkFraction > MAX_TEXT_DARK_FRACTION) return { blank, darkFraction, ...none, peakRatio: 1, analysis };
+
+  const across = estimateSkew(pixels, maxAngleDeg);
+  const down = estimateSkew(quarterTurned(pixels), maxAngleDeg);
+  const useDown = down.peakRatio > across.peakRatio;
+  const chosen = useDown ? down : across;
+  const confident = chosen.peakRatio >= MIN_PEAK_RATIO;
+  return {
+    blank,
+    darkFraction,
+    quarterTurn: confident && useDown ? 90 : 0,
+    skewDeg: confident ? chosen.angleDeg : 0,
+    confident,
+    peakRatio: chosen.peakRatio,
+    analysis,
+  };
+}

@@ -1,0 +1,28 @@
+/** What the OCR and orientation stages need from an engine; tesseract.js sits behind these in src/ocr. */
+
+export type BoundingBox = { x0: number; y0: number; x1: number; y1: number };
+export type OcrWord = { text: string; bbox: BoundingBox; confidence: number };
+export type OcrLine = { words: OcrWord[]; bbox: BoundingBox };
+
+export type OcrResult = {
+  text: string;
+  /** Lines in reading order, each with its words; boxes are in processed-page pixels. */
+  lines: OcrLine[];
+  /** Mean word confidence, 0–100; 0 when there are no words. */
+  confidence: number;
+};
+
+export type OcrInput = { pgm: Buffer; dpi: number };
+
+export interface OcrEngine {
+  recognize(input: OcrInput): Promise<OcrResult>;
+}
+
+export type OrientationGuess = { degrees: 0 | 90 | 180 | 270; confidence: number };
+
+export interface OrientationDetector {
+  /** Clockwise turn that makes the page upright; undefined when the engine cannot tell. */
+  detect(input: OcrInput): Promise<OrientationGuess | undefined>;
+}
+
+export const EMPTY_OCR: OcrResult = { text: '', lines: [], confidence: 0 };

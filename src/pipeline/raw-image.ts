@@ -1,0 +1,49 @@
+import sharp from 'sharp';
+
+/** Decoded pixels, kept raw between stages so each page is decoded once. */
+export type RawImage = { data: Buffer; width: number; height: number; channels: 1 | 3 };
+
+export const sharpOf = (image: RawImage) =>
+  sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels } });
+
+/** Runs a pipeline to raw pixels with exactly `channels` (sharp would otherwise promote greyscale to sRGB). */
+export async function toRaw(pipeline: sharp.Sharp, channels: 1 | 3): Promise<RawImage> {
+  const { data, info } = await pipeline
+    .toColourspace(channels === 1 ? 'b-w' : 'srgb')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  if (info.channels !== channels) throw new Error(`expected ${channels} channels, got ${info.channels}`);
+  return { data, width: info.width, height: info.height, channels };
+}
+
+/**
+ * Rotates by any angle (clockwise, degrees) in one resampling, fills with white, and crops back to the page's own
+ * size (width and height swap for quarter turns), so a deskewed page keeps its paper format.
+ */
+export async function rotatePage(image: RawImage, angleDeg: number): Promise<RawImage> {
+  const normalized = ((angleDeg % 360) + 360) % 360;
+  if (normalized === 0) return image;
+  const quarter = Math.round(normalized / 90) % 4;
+  const swapped = quarter % 2 === 1;
+  const width = swapped ? image.height : image.width;
+  const height = swapped ? image.width : image.height;
+  const background = image.channels === 1 ? { r: 255, g: 255, b: 255 } : '#ffffff';
+  if (Math.abs(normalized - quarter * 90) < 1e-9)
+    return toRaw(sharpOf(image).rotate(quarter * 90), image.channels);
+  const rotated = await toRaw(sharpOf(image).rotate(normalized, { background }), image.channels);
+  return toRaw(
+    sharpOf(rotated).extract({
+      left: Math.max(0, Math.floor((rotated.width - width) / 2)),
+      top: Math.max(0, Math.floor((rotated.height - height) / 2)),
+      width: Math.min(width, rotated.width),
+      height: Math.min(height, rotated.height),
+    }),
+    image.channels,
+  );
+}
+
+/** Binary PGM: the cheapest lossless container tesseract (leptonica) reads; no compression work at all. */
+export function encodePgm(image: RawImage): Buffer {
+  if (image.channels !== 1) throw new Error('PGM needs a greyscale image');
+  return Buffer.concat([Buffer.from(`P5\n${image.width} ${image.height}\n255\n`, 'latin1'), image.data]);
+}
