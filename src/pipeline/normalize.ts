@@ -56,7 +56,9 @@ export async function normalizePage(
     throw new UnreadableImageError(`cannot read the image header: ${(error as Error).message}`);
   }
   try {
-    const decoded = sharp(original, { limitInputPixels: options.maxPixels, failOn: 'truncated' }).rotate();
+    // 'warning' also rejects JPEGs whose scan data ends early but carry an end marker: libjpeg would fill the
+    // rest of the page with grey, and a registrar must never receive half a page.
+    const decoded = sharp(original, { limitInputPixels: options.maxPixels, failOn: 'warning' }).rotate();
     const colour = (await hasColour(decoded)) ? await toRaw(decoded.clone().removeAlpha(), 3) : undefined;
     const grey = await toRaw(decoded.clone().flatten({ background: '#ffffff' }), 1);
     const density =

@@ -1,7 +1,7 @@
 import { analyzeLayout } from './deskew.js';
 import { normalizePage } from './normalize.js';
 import { EMPTY_OCR, type OcrEngine, type OcrResult, type OrientationDetector } from './ocr.js';
-import { encodePgm, type RawImage, rotatePage, sharpOf } from './raw-image.js';
+import { encodePgm, type RawImage, rotatePage, setJfifDensity, sharpOf } from './raw-image.js';
 
 export type StageTimings = {
   normalize: number;
@@ -109,7 +109,11 @@ export async function processPage(
   };
 }
 
-function encodeJpeg(image: RawImage, dpi: number, quality: number): Promise<Buffer> {
+async function encodeJpeg(image: RawImage, dpi: number, quality: number): Promise<Buffer> {
   // libjpeg-turbo with optimised Huffman tables: mozjpeg saves ~10% more bytes but costs ~5× the time.
-  return sharpOf(image).withMetadata({ density: dpi }).jpeg({ quality, optimiseCoding: true }).toBuffer();
+  const jpeg = await sharpOf(image)
+    .toColourspace(image.channels === 1 ? 'b-w' : 'srgb')
+    .jpeg({ quality, optimiseCoding: true })
+    .toBuffer();
+  return setJfifDensity(jpeg, dpi);
 }

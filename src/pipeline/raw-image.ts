@@ -47,3 +47,21 @@ export function encodePgm(image: RawImage): Buffer {
   if (image.channels !== 1) throw new Error('PGM needs a greyscale image');
   return Buffer.concat([Buffer.from(`P5\n${image.width} ${image.height}\n255\n`, 'latin1'), image.data]);
 }
+
+/**
+ * Writes the resolution into the JFIF header (inserting one after SOI when the encoder wrote none). sharp's
+ * withMetadata() would also embed an sRGB profile, which turns a greyscale JPEG into a colour one.
+ */
+export function setJfifDensity(jpeg: Buffer, dpi: number): Buffer {
+  const app0 = Buffer.alloc(18);
+  app0.writeUInt16BE(0xffe0, 0);
+  app0.writeUInt16BE(16, 2);
+  app0.write('JFIF\0', 4, 'latin1');
+  app0.writeUInt16BE(0x0101, 9); // version 1.01
+  app0[11] = 1; // units: dots per inch
+  app0.writeUInt16BE(dpi, 12);
+  app0.writeUInt16BE(dpi, 14);
+  const hasJfif = jpeg[2] === 0xff && jpeg[3] === 0xe0 && jpeg.toString('latin1', 6, 11) === 'JFIF\0';
+  const rest = hasJfif ? jpeg.subarray(4 + jpeg.readUInt16BE(4)) : jpeg.subarray(2);
+  return Buffer.concat([jpeg.subarray(0, 2), app0, rest]);
+}

@@ -1,0 +1,208 @@
+/**
+ * npm run bench:pipeline [-- --pages 12 --concurrency 2 --seed 1]
+ *
+ * Generates Ukrainian pages with exact ground truth (skew ±15°, some turned 90/180/270°, noise, blur, JPEG/PNG/TIFF),
+ * runs the full page pipeline on them with the configured OCR concurrency, and prints one JSON document: pages/min,
+ * ms per stage, CER and word accuracy, deskew error, orientation accuracy, peak RSS. When the native `tesseract` CLI
+ * or `ocrmypdf` are installed, they run on the same pages in the same run, one process per core.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { createLogger } from '../src/infra/logger.js';
+import { TesseractPool } from '../src/ocr/tesseract-pool.js';
+import { type ProcessedPage, processPage } from '../src/pipeline/process-page.js';
+import { type GeneratedPage, generatePage, type PageSpec } from '../test/fixtures/page-generator.js';
+import { characterErrorRate, wordAccuracy } from '../test/fixtures/text-metrics.js';
+
+const run = promisify(execFile);
+const { values: args } = parseArgs({
+  options: {
+    pages: { type: 'string', default: '12' },
+    concurrency: { type: 'string', default: String(os.availableParallelism()) },
+    seed: { type: 'string', default: '1' },
+  },
+});
+const pageCount = Number(args.pages);
+const concurrency = Number(args.concurrency);
+
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+};
+const mean = (values: number[]) => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : 0);
+const round = (value: number, digits = 3) => Number(value.toFixed(digits));
+
+/** Runs `work` over `items` with at most `limit` in flight; returns results in order. */
+async function mapLimit<T, R>(items: T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        results[index] = await work(items[index]!, index);
+      }
+    }),
+  );
+  return results;
+}
+
+const which = async (command: string) => {
+  try {
+    await run('which', [command]);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+function specFor(index: number, seed: number): PageSpec {
+  // A fixed, varied mix: every fourth page turned, skews spread over ±15°, all three formats and fonts.
+  const rotations = [0, 0, 0, 90, 0, 0, 0, 180, 0, 0, 0, 270] as const;
+  const fonts = ['DejaVu Serif', 'PT Serif', 'DejaVu Sans'] as const;
+  const formats = ['jpeg', 'jpeg', 'png', 'tiff'] as const;
+  const skew = round(((((index + seed) * 7.31) % 30) - 15), 2);
+  return {
+    dpi: index % 3 === 0 ? 200 : 300,
+    font: fonts[index % fonts.length]!,
+    paragraphs: { from: (index * 5 + seed) % 12, count: 4 },
+    rotation: rotations[index % rotations.length]!,
+    skewDeg: skew,
+    noise: 8 + (index % 3) * 4,
+    blur: 0.4,
+    format: formats[index % formats.length]!,
+    seed: seed * 1000 + index,
+  };
+}
+
+async function nativeTesseract(dir: string, pages: ProcessedPage[], truths: GeneratedPage[]) {
+  if (!(await which('tesseract'))) return { available: false as const };
+  // OCR-only on exactly the images our OCR stage saw (upright, deskewed, greyscale), one process per core.
+  const files = await Promise.all(
+    pages.map(async (page, i) => {
+      const file = path.join(dir, `native-${i}.jpg`);
+      await writeFile(file, page.image);
+      return file;
+    }),
+  );
+  const started = performance.now();
+  const texts = await mapLimit(files, os.availableParallelism(), async (file) => {
+    const { stdout } = await run('tesseract', [file, 'stdout', '-l', 'ukr+eng', '--psm', '3'], {
+      env: { ...process.env, OMP_THREAD_LIMIT: '1' },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return stdout;
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const cers = texts.map((text, i) => characterErrorRate(text, truths[i]!.truth.text));
+  return {
+    available: true as const,
+    pagesPerMinute: round((pages.length / seconds) * 60, 1),
+    secondsPerPagePerCore: round((seconds * os.availableParallelism()) / pages.length, 2),
+    meanCer: round(mean(cers), 4),
+  };
+}
+
+async function ocrmypdf(dir: string, truths: GeneratedPage[]) {
+  if (!(await which('ocrmypdf')) || !(await which('pdftotext'))) return { available: false as const };
+  const started = performance.now();
+  const outcomes = await mapLimit(truths, os.availableParallelism(), async (page, i) => {
+    const input = path.join(dir, `ocrmypdf-${i}.img`);
+    const output = path.join(dir, `ocrmypdf-${i}.pdf`);
+    await writeFile(input, page.bytes);
+    try {
+      await run(
+        'ocrmypdf',
+        ['--deskew', '--rotate-pages', '-l', 'ukr+eng', '--jobs', '1', '--image-dpi', String(page.truth.dpi), '--output-type', 'pdf', input, output],
+        { env: { ...process.env, OMP_THREAD_LIMIT: '1' } },
+      );
+      const { stdout } = await run('pdftotext', ['-layout', output, '-']);
+      return { text: stdout, bytes: (await readFile(output)).length, failed: false };
+    } catch {
+      return { text: '', bytes: 0, failed: true };
+    }
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const cers = outcomes.map((o, i) => characterErrorRate(o.text, truths[i]!.truth.text));
+  return {
+    available: true as const,
+    pagesPerMinute: round((truths.length / seconds) * 60, 1),
+    meanCer: round(mean(cers), 4),
+    failedPages: outcomes.filter((o) => o.failed).length,
+    meanPdfBytesPerPage: Math.round(mean(outcomes.filter((o) => !o.failed).map((o) => o.bytes))),
+  };
+}
+
+async function main() {
+  const seed = Number(args.seed);
+  const generated = await Promise.all(Array.from({ length: pageCount }, (_, i) => generatePage(specFor(i, seed))));
+  const pool = await TesseractPool.start({
+    languages: ['ukr', 'eng'],
+    model: 'best_int',
+    pageSegmentationMode: 3,
+    workers: concurrency,
+    recyclePages: 200,
+    log: createLogger('warn'),
+  });
+  const rssBefore = process.memoryUsage().rss;
+
+  // One warm-up page so the first measured page does not pay for WASM compilation.
+  await processPage(generated[0]!.bytes, { ocr: pool, orientation: pool }, { maxPixels: 100_000_000, jpegQuality: 70 });
+  const started = performance.now();
+  const processed = await mapLimit(generated, concurrency, (page) =>
+    processPage(page.bytes, { ocr: pool, orientation: pool }, { maxPixels: 100_000_000, jpegQuality: 70 }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  await pool.close();
+
+  const stages = Object.keys(processed[0]!.summary.ms) as Array<keyof ProcessedPage['summary']['ms']>;
+  const cers = processed.map((p, i) => characterErrorRate(p.ocr.text, generated[i]!.truth.text));
+  const deskewErrors = processed.map((p, i) => Math.abs(p.summary.skewDeg - generated[i]!.truth.skewDeg));
+  const orientationRight = processed.filter((p, i) => p.summary.orientation === (360 - generated[i]!.truth.rotation) % 360);
+  const totalMs = processed.map((p) => Object.values(p.summary.ms).reduce((a, b) => a + b, 0));
+
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-pipeline-'));
+  const native = await nativeTesseract(dir, processed, generated);
+  const ocrMyPdf = await ocrmypdf(dir, generated);
+  await rm(dir, { recursive: true, force: true });
+
+  const pipelinePagesPerMinute = (pageCount / seconds) * 60;
+  const report = {
+    benchmark: 'pipeline',
+    machine: { cpus: os.availableParallelism(), node: process.version },
+    config: { pages: pageCount, concurrency, model: 'best_int', languages: 'ukr+eng', psm: 3, seed },
+    pipeline: {
+      pagesPerMinute: round(pipelinePagesPerMinute, 1),
+      secondsPerPagePerCore: round((seconds * concurrency) / pageCount, 2),
+      msPerStage: Object.fromEntries(
+        stages.map((stage) => {
+          const values = processed.map((p) => p.summary.ms[stage]);
+          return [stage, { median: percentile(values, 50), p95: percentile(values, 95) }];
+        }),
+      ),
+      msPerPage: { median: percentile(totalMs, 50), p95: percentile(totalMs, 95) },
+      accuracy: {
+        meanCer: round(mean(cers), 4),
+        maxCer: round(Math.max(...cers), 4),
+        meanWordAccuracy: round(mean(processed.map((p, i) => wordAccuracy(p.ocr.text, generated[i]!.truth.text))), 4),
+        deskewErrorDeg: { mean: round(mean(deskewErrors)), median: round(percentile(deskewErrors, 50)), max: round(Math.max(...deskewErrors)) },
+        orientationAccuracy: round(orientationRight.length / pageCount, 3),
+      },
+      jpegBytesPerPage: Math.round(mean(processed.map((p) => p.image.length))),
+      peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+      rssPerOcrWorkerMb: Math.round(rssBefore / 1024 / 1024 / (concurrency + 1)),
+    },
+    nativeTesseractOcrOnly: native,
+    ocrmypdf: ocrMyPdf,
+    ratios: {
+      pipelineTimeOverNativeOcrOnly: native.available ? round((seconds * concurrency) / pageCount / native.secondsPerPagePerCore, 2) : null,
+      pipelineSpeedOverOcrmypdf: ocrMyPdf.available ? round(pipelinePagesPerMinute / ocrMyPdf.pagesPerMinute, 2) : null,
+    },
+  };
+  console.log(JSON.stringify(report, null, 2));
+}
+
+await main();

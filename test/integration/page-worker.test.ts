@@ -1,0 +1,139 @@
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectRedis } from '../../src/infra/redis.js';
+import type { TesseractPool } from '../../src/ocr/tesseract-pool.js';
+import type { OcrResult } from '../../src/pipeline/ocr.js';
+import { ocrResultKey, originalPageKey, processedPageKey } from '../../src/storage/object-keys.js';
+import { JOBS } from '../../src/workers/jobs.js';
+import { type PageWorkerDeps, runPageJob, startPageWorker } from '../../src/workers/page-worker.js';
+import { generatePage } from '../fixtures/page-generator.js';
+import { characterErrorRate } from '../fixtures/text-metrics.js';
+import { apiClient } from '../helpers/api-client.js';
+import { startTestPool } from '../helpers/ocr-pool.js';
+import { startTestStack, type TestStack } from '../helpers/stack.js';
+
+let stack: TestStack;
+let pool: TesseractPool;
+let connection: Redis;
+let worker: Worker;
+let deps: PageWorkerDeps;
+const api = apiClient(() => stack.app);
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+async function waitForPage(token: string, packetId: string, n: number, statuses = ['done', 'failed'], timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const page = (await api.getPacket(token, packetId)).json().pages.find((p: { n: number }) => p.n === n);
+    if (page && statuses.includes(page.status)) return page;
+    if (Date.now() > deadline) throw new Error(`page ${n} did not reach ${statuses} (is ${page?.status})`);
+    await sleep(200);
+  }
+}
+
+const processedCount = async () =>
+  (await stack.runtime.metrics.pagesProcessed.get()).values.find((v) => v.labels.outcome === 'done')?.value ?? 0;
+
+beforeAll(async () => {
+  stack = await startTestStack('page-worker');
+  pool = await startTestPool();
+  connection = await connectRedis(stack.runtime.redisUrl, 'blocking');
+  deps = {
+    connection,
+    redisPrefix: stack.prefix,
+    packets: stack.runtime.packets,
+    store: stack.runtime.store,
+    engines: { ocr: pool, orientation: pool },
+    metrics: stack.runtime.metrics,
+    log: stack.runtime.log,
+    options: { concurrency: 2, maxPixels: 100_000_000, jpegQuality: 70 },
+  };
+  worker = startPageWorker(deps);
+});
+afterAll(async () => {
+  await worker?.close();
+  await connection?.quit();
+  await pool?.close();
+  await stack?.close();
+});
+
+describe('page worker', () => {
+  it('processes uploaded pages while the station keeps scanning, and stores image and OCR under fixed keys', async () => {
+    const station = await api.createStation();
+    const packet = await api.createPacket(station.token);
+    const pages = await Promise.all([
+      generatePage({ dpi: 200, skewDeg: 8.2, rotation: 180, paragraphs: { from: 2, count: 3 } }),
+      generatePage({ dpi: 300, skewDeg: -3.1, stamp: true, format: 'png', paragraphs: { from: 6, count: 2 } }),
+    ]);
+    expect((await api.uploadPage(station.token, packet.id, 1, pages[0]!.bytes, 'image/jpeg')).statusCode).toBe(201);
+    expect((await api.uploadPage(station.token, packet.id, 2, pages[1]!.bytes, 'image/png')).statusCode).toBe(201);
+
+    const first = await waitForPage(station.token, packet.id, 1);
+    const second = await waitForPage(station.token, packet.id, 2);
+    expect(first.status).toBe('done');
+    expect(first.processing).toMatchObject({ orientation: 180, blank: false, colour: false, dpi: 200 });
+    expect(Math.abs(first.processing.skewDeg - 8.2)).toBeLessThanOrEqual(0.1);
+    expect(second.processing).toMatchObject({ orientation: 0, colour: true, dpi: 300 });
+    for (const stage of ['normalize', 'deskew', 'orientation', 'rotate', 'ocr', 'encode']) {
+      expect(first.processing.ms[stage]).toBeGreaterThanOrEqual(0);
+    }
+
+    const image = await stack.runtime.store.get(processedPageKey(packet.id, 1, sha256(pages[0]!.bytes)));
+    expect(sha256(image)).toBe(first.processing.processedSha256);
+    expect((await sharp(image).metadata()).format).toBe('jpeg');
+    const ocr = JSON.parse(
+      (await stack.runtime.store.get(ocrResultKey(packet.id, 1, sha256(pages[0]!.bytes)))).toString('utf8'),
+    ) as OcrResult;
+    expect(characterErrorRate(ocr.text, pages[0]!.truth.text)).toBeLessThanOrEqual(0.03);
+    expect(ocr.confidence).toBe(first.processing.ocrConfidence);
+  });
+
+  it('is idempotent: running a finished job again changes nothing and counts nothing', async () => {
+    const station = await api.createStation();
+    const packet = await api.createPacket(station.token);
+    const page = await generatePage({ dpi: 200, paragraphs: { from: 9, count: 1 } });
+    await api.uploadPage(station.token, packet.id, 1, page.bytes, 'image/jpeg');
+    const done = await waitForPage(station.token, packet.id, 1);
+    const counted = await processedCount();
+
+    const payload = { packetId: packet.id, n: 1, sha256: sha256(page.bytes), originalKey: originalPageKey(packet.id, 1, sha256(page.bytes)) };
+    expect(await runPageJob(deps, payload)).toBe('skipped_done');
+    expect(await processedCount()).toBe(counted);
+    expect((await waitForPage(station.token, packet.id, 1)).processing).toEqual(done.processing);
+  });
+
+  it('skips the job of a page that was rescanned before it ran', async () => {
+    const station = await api.createStation();
+    const packet = await api.createPacket(station.token);
+    const old = await generatePage({ dpi: 200, paragraphs: { from: 1, count: 1 } });
+    const rescan = await generatePage({ dpi: 200, paragraphs: { from: 3, count: 1 } });
+    await api.uploadPage(station.token, packet.id, 1, old.bytes, 'image/jpeg');
+    await api.uploadPage(station.token, packet.id, 1, rescan.bytes, 'image/jpeg');
+    const stalePayload = { packetId: packet.id, n: 1, sha256: sha256(old.bytes), originalKey: originalPageKey(packet.id, 1, sha256(old.bytes)) };
+    expect(await runPageJob(deps, stalePayload)).toBe('skipped_stale');
+    const page = await waitForPage(station.token, packet.id, 1);
+    expect(page.sha256).toBe(sha256(rescan.bytes));
+    expect(page.status).toBe('done');
+  });
+
+  it('fails an unreadable page once, without retries, and tells the station to rescan it', async () => {
+    const station = await api.createStation();
+    const packet = await api.createPacket(station.token);
+    const good = await sharp({ create: { width: 800, height: 1100, channels: 3, background: '#fff' } }).jpeg().toBuffer();
+    // Valid header and end marker, but the scan data in between is cut: passes intake, cannot be decoded.
+    const broken = Buffer.concat([good.subarray(0, Math.floor(good.length / 2)), Buffer.from([0xff, 0xd9])]);
+    expect((await api.uploadPage(station.token, packet.id, 1, broken, 'image/jpeg')).statusCode).toBe(201);
+
+    const page = await waitForPage(station.token, packet.id, 1);
+    expect(page.status).toBe('failed');
+    expect(page.failure).toMatch(/cannot be read.*rescan page 1/);
+    const job = await stack.runtime.jobs.queues
+      .get('pages')!
+      .getJob(JOBS.processPage.jobId({ packetId: packet.id, n: 1, sha256: sha256(broken) }));
+    expect(job?.attemptsMade).toBe(1);
+    expect(await job?.getState()).toBe('failed');
+  });
+});
