@@ -30,13 +30,19 @@ const concurrency = Number(args.concurrency);
 
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+  return sorted.length === 0
+    ? 0
+    : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 };
 const mean = (values: number[]) => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : 0);
 const round = (value: number, digits = 3) => Number(value.toFixed(digits));
 
 /** Runs `work` over `items` with at most `limit` in flight; returns results in order. */
-async function mapLimit<T, R>(items: T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+async function mapLimit<T, R>(
+  items: T[],
+  limit: number,
+  work: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
   await Promise.all(
@@ -64,7 +70,7 @@ function specFor(index: number, seed: number): PageSpec {
   const rotations = [0, 0, 0, 90, 0, 0, 0, 180, 0, 0, 0, 270] as const;
   const fonts = ['DejaVu Serif', 'PT Serif', 'DejaVu Sans'] as const;
   const formats = ['jpeg', 'jpeg', 'png', 'tiff'] as const;
-  const skew = round(((((index + seed) * 7.31) % 30) - 15), 2);
+  const skew = round((((index + seed) * 7.31) % 30) - 15, 2);
   return {
     dpi: index % 3 === 0 ? 200 : 300,
     font: fonts[index % fonts.length]!,
@@ -116,7 +122,20 @@ async function ocrmypdf(dir: string, truths: GeneratedPage[]) {
     try {
       await run(
         'ocrmypdf',
-        ['--deskew', '--rotate-pages', '-l', 'ukr+eng', '--jobs', '1', '--image-dpi', String(page.truth.dpi), '--output-type', 'pdf', input, output],
+        [
+          '--deskew',
+          '--rotate-pages',
+          '-l',
+          'ukr+eng',
+          '--jobs',
+          '1',
+          '--image-dpi',
+          String(page.truth.dpi),
+          '--output-type',
+          'pdf',
+          input,
+          output,
+        ],
         { env: { ...process.env, OMP_THREAD_LIMIT: '1' } },
       );
       const { stdout } = await run('pdftotext', ['-layout', output, '-']);
@@ -138,7 +157,9 @@ async function ocrmypdf(dir: string, truths: GeneratedPage[]) {
 
 async function main() {
   const seed = Number(args.seed);
-  const generated = await Promise.all(Array.from({ length: pageCount }, (_, i) => generatePage(specFor(i, seed))));
+  const generated = await Promise.all(
+    Array.from({ length: pageCount }, (_, i) => generatePage(specFor(i, seed))),
+  );
   const pool = await TesseractPool.start({
     languages: ['ukr', 'eng'],
     model: 'best_int',
@@ -150,7 +171,11 @@ async function main() {
   const rssBefore = process.memoryUsage().rss;
 
   // One warm-up page so the first measured page does not pay for WASM compilation.
-  await processPage(generated[0]!.bytes, { ocr: pool, orientation: pool }, { maxPixels: 100_000_000, jpegQuality: 70 });
+  await processPage(
+    generated[0]!.bytes,
+    { ocr: pool, orientation: pool },
+    { maxPixels: 100_000_000, jpegQuality: 70 },
+  );
   const started = performance.now();
   const processed = await mapLimit(generated, concurrency, (page) =>
     processPage(page.bytes, { ocr: pool, orientation: pool }, { maxPixels: 100_000_000, jpegQuality: 70 }),
@@ -161,7 +186,9 @@ async function main() {
   const stages = Object.keys(processed[0]!.summary.ms) as Array<keyof ProcessedPage['summary']['ms']>;
   const cers = processed.map((p, i) => characterErrorRate(p.ocr.text, generated[i]!.truth.text));
   const deskewErrors = processed.map((p, i) => Math.abs(p.summary.skewDeg - generated[i]!.truth.skewDeg));
-  const orientationRight = processed.filter((p, i) => p.summary.orientation === (360 - generated[i]!.truth.rotation) % 360);
+  const orientationRight = processed.filter(
+    (p, i) => p.summary.orientation === (360 - generated[i]!.truth.rotation) % 360,
+  );
   const totalMs = processed.map((p) => Object.values(p.summary.ms).reduce((a, b) => a + b, 0));
 
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-pipeline-'));
@@ -187,8 +214,15 @@ async function main() {
       accuracy: {
         meanCer: round(mean(cers), 4),
         maxCer: round(Math.max(...cers), 4),
-        meanWordAccuracy: round(mean(processed.map((p, i) => wordAccuracy(p.ocr.text, generated[i]!.truth.text))), 4),
-        deskewErrorDeg: { mean: round(mean(deskewErrors)), median: round(percentile(deskewErrors, 50)), max: round(Math.max(...deskewErrors)) },
+        meanWordAccuracy: round(
+          mean(processed.map((p, i) => wordAccuracy(p.ocr.text, generated[i]!.truth.text))),
+          4,
+        ),
+        deskewErrorDeg: {
+          mean: round(mean(deskewErrors)),
+          median: round(percentile(deskewErrors, 50)),
+          max: round(Math.max(...deskewErrors)),
+        },
         orientationAccuracy: round(orientationRight.length / pageCount, 3),
       },
       jpegBytesPerPage: Math.round(mean(processed.map((p) => p.image.length))),
@@ -198,8 +232,12 @@ async function main() {
     nativeTesseractOcrOnly: native,
     ocrmypdf: ocrMyPdf,
     ratios: {
-      pipelineTimeOverNativeOcrOnly: native.available ? round((seconds * concurrency) / pageCount / native.secondsPerPagePerCore, 2) : null,
-      pipelineSpeedOverOcrmypdf: ocrMyPdf.available ? round(pipelinePagesPerMinute / ocrMyPdf.pagesPerMinute, 2) : null,
+      pipelineTimeOverNativeOcrOnly: native.available
+        ? round((seconds * concurrency) / pageCount / native.secondsPerPagePerCore, 2)
+        : null,
+      pipelineSpeedOverOcrmypdf: ocrMyPdf.available
+        ? round(pipelinePagesPerMinute / ocrMyPdf.pagesPerMinute, 2)
+        : null,
     },
   };
   console.log(JSON.stringify(report, null, 2));

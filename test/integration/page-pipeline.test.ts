@@ -19,20 +19,35 @@ afterAll(async () => {
 });
 
 describe('orientation', () => {
-  it.each([0, 90, 180, 270] as const)('turns a page scanned at %i° upright and reads it', async (rotation) => {
-    const page = await generatePage({ rotation, skewDeg: -4.4, dpi: 200, paragraphs: { from: rotation / 90, count: 3 } });
-    const result = await run(page.bytes);
-    expect(result.summary.orientation).toBe((360 - rotation) % 360);
-    expect(Math.abs(result.summary.skewDeg - -4.4)).toBeLessThanOrEqual(0.1);
-    expect(characterErrorRate(result.ocr.text, page.truth.text)).toBeLessThanOrEqual(0.03);
-    // Upright output keeps the portrait page format.
-    expect(result.summary.height).toBeGreaterThan(result.summary.width);
-  });
+  it.each([0, 90, 180, 270] as const)(
+    'turns a page scanned at %i° upright and reads it',
+    async (rotation) => {
+      const page = await generatePage({
+        rotation,
+        skewDeg: -4.4,
+        dpi: 200,
+        paragraphs: { from: rotation / 90, count: 3 },
+      });
+      const result = await run(page.bytes);
+      expect(result.summary.orientation).toBe((360 - rotation) % 360);
+      expect(Math.abs(result.summary.skewDeg - -4.4)).toBeLessThanOrEqual(0.1);
+      expect(characterErrorRate(result.ocr.text, page.truth.text)).toBeLessThanOrEqual(0.03);
+      // Upright output keeps the portrait page format.
+      expect(result.summary.height).toBeGreaterThan(result.summary.width);
+    },
+  );
 });
 
 describe('OCR', () => {
   it('reads a skewed, noisy Ukrainian page at 300 dpi with CER ≤ 3% and word boxes on the page', async () => {
-    const page = await generatePage({ skewDeg: 12.5, dpi: 300, noise: 12, blur: 0.5, font: 'PT Serif', paragraphs: { from: 4, count: 5 } });
+    const page = await generatePage({
+      skewDeg: 12.5,
+      dpi: 300,
+      noise: 12,
+      blur: 0.5,
+      font: 'PT Serif',
+      paragraphs: { from: 4, count: 5 },
+    });
     const result = await run(page.bytes);
     const cer = characterErrorRate(result.ocr.text, page.truth.text);
     expect(cer).toBeLessThanOrEqual(0.03);
@@ -72,13 +87,16 @@ describe('OCR', () => {
 
 describe('the shared sample scans (not made by us)', () => {
   type Truth = { file: string; text: string; skew: number; rotation: number };
-  const truths = async () => JSON.parse(await readFile(new URL('truth.json', SAMPLES_DIR), 'utf8')) as Truth[];
+  const truths = async () =>
+    JSON.parse(await readFile(new URL('truth.json', SAMPLES_DIR), 'utf8')) as Truth[];
 
   it('corrects their skew within 0.3° and reads them with CER ≤ 3%', async () => {
     for (const truth of await truths()) {
       const result = await run(await readFile(new URL(truth.file, SAMPLES_DIR)));
       const cer = characterErrorRate(result.ocr.text, truth.text);
-      console.log(`${truth.file}: skew ${result.summary.skewDeg}° (truth ${truth.skew}°), CER ${(cer * 100).toFixed(2)}%`);
+      console.log(
+        `${truth.file}: skew ${result.summary.skewDeg}° (truth ${truth.skew}°), CER ${(cer * 100).toFixed(2)}%`,
+      );
       expect(Math.abs(result.summary.skewDeg - truth.skew), truth.file).toBeLessThanOrEqual(0.3);
       expect(result.summary.orientation).toBe(truth.rotation);
       expect(cer, truth.file).toBeLessThanOrEqual(0.03);

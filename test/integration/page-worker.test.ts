@@ -24,7 +24,13 @@ let deps: PageWorkerDeps;
 const api = apiClient(() => stack.app);
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
-async function waitForPage(token: string, packetId: string, n: number, statuses = ['done', 'failed'], timeoutMs = 60_000) {
+async function waitForPage(
+  token: string,
+  packetId: string,
+  n: number,
+  statuses = ['done', 'failed'],
+  timeoutMs = 60_000,
+) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const page = (await api.getPacket(token, packetId)).json().pages.find((p: { n: number }) => p.n === n);
@@ -35,7 +41,8 @@ async function waitForPage(token: string, packetId: string, n: number, statuses 
 }
 
 const processedCount = async () =>
-  (await stack.runtime.metrics.pagesProcessed.get()).values.find((v) => v.labels.outcome === 'done')?.value ?? 0;
+  (await stack.runtime.metrics.pagesProcessed.get()).values.find((v) => v.labels.outcome === 'done')?.value ??
+  0;
 
 beforeAll(async () => {
   stack = await startTestStack('page-worker');
@@ -66,10 +73,20 @@ describe('page worker', () => {
     const packet = await api.createPacket(station.token);
     const pages = await Promise.all([
       generatePage({ dpi: 200, skewDeg: 8.2, rotation: 180, paragraphs: { from: 2, count: 3 } }),
-      generatePage({ dpi: 300, skewDeg: -3.1, stamp: true, format: 'png', paragraphs: { from: 6, count: 2 } }),
+      generatePage({
+        dpi: 300,
+        skewDeg: -3.1,
+        stamp: true,
+        format: 'png',
+        paragraphs: { from: 6, count: 2 },
+      }),
     ]);
-    expect((await api.uploadPage(station.token, packet.id, 1, pages[0]!.bytes, 'image/jpeg')).statusCode).toBe(201);
-    expect((await api.uploadPage(station.token, packet.id, 2, pages[1]!.bytes, 'image/png')).statusCode).toBe(201);
+    expect(
+      (await api.uploadPage(station.token, packet.id, 1, pages[0]!.bytes, 'image/jpeg')).statusCode,
+    ).toBe(201);
+    expect((await api.uploadPage(station.token, packet.id, 2, pages[1]!.bytes, 'image/png')).statusCode).toBe(
+      201,
+    );
 
     const first = await waitForPage(station.token, packet.id, 1);
     const second = await waitForPage(station.token, packet.id, 2);
@@ -99,7 +116,12 @@ describe('page worker', () => {
     const done = await waitForPage(station.token, packet.id, 1);
     const counted = await processedCount();
 
-    const payload = { packetId: packet.id, n: 1, sha256: sha256(page.bytes), originalKey: originalPageKey(packet.id, 1, sha256(page.bytes)) };
+    const payload = {
+      packetId: packet.id,
+      n: 1,
+      sha256: sha256(page.bytes),
+      originalKey: originalPageKey(packet.id, 1, sha256(page.bytes)),
+    };
     expect(await runPageJob(deps, payload)).toBe('skipped_done');
     expect(await processedCount()).toBe(counted);
     expect((await waitForPage(station.token, packet.id, 1)).processing).toEqual(done.processing);
@@ -112,7 +134,12 @@ describe('page worker', () => {
     const rescan = await generatePage({ dpi: 200, paragraphs: { from: 3, count: 1 } });
     await api.uploadPage(station.token, packet.id, 1, old.bytes, 'image/jpeg');
     await api.uploadPage(station.token, packet.id, 1, rescan.bytes, 'image/jpeg');
-    const stalePayload = { packetId: packet.id, n: 1, sha256: sha256(old.bytes), originalKey: originalPageKey(packet.id, 1, sha256(old.bytes)) };
+    const stalePayload = {
+      packetId: packet.id,
+      n: 1,
+      sha256: sha256(old.bytes),
+      originalKey: originalPageKey(packet.id, 1, sha256(old.bytes)),
+    };
     expect(await runPageJob(deps, stalePayload)).toBe('skipped_stale');
     const page = await waitForPage(station.token, packet.id, 1);
     expect(page.sha256).toBe(sha256(rescan.bytes));
@@ -122,7 +149,9 @@ describe('page worker', () => {
   it('fails an unreadable page once, without retries, and tells the station to rescan it', async () => {
     const station = await api.createStation();
     const packet = await api.createPacket(station.token);
-    const good = await sharp({ create: { width: 800, height: 1100, channels: 3, background: '#fff' } }).jpeg().toBuffer();
+    const good = await sharp({ create: { width: 800, height: 1100, channels: 3, background: '#fff' } })
+      .jpeg()
+      .toBuffer();
     // Valid header and end marker, but the scan data in between is cut: passes intake, cannot be decoded.
     const broken = Buffer.concat([good.subarray(0, Math.floor(good.length / 2)), Buffer.from([0xff, 0xd9])]);
     expect((await api.uploadPage(station.token, packet.id, 1, broken, 'image/jpeg')).statusCode).toBe(201);

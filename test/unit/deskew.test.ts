@@ -16,7 +16,13 @@ describe('skew estimation', () => {
   it.each(angles.map((angle, i) => ({ angle, font: fonts[i % fonts.length]!, dpi: i % 2 ? 300 : 200 })))(
     'finds $angle° within 0.1° ($font, $dpi dpi)',
     async ({ angle, font, dpi }) => {
-      const { bytes } = await generatePage({ skewDeg: angle, font, dpi: dpi as 200 | 300, blur: 0.4, paragraphs: { from: Math.abs(Math.round(angle)), count: 3 } });
+      const { bytes } = await generatePage({
+        skewDeg: angle,
+        font,
+        dpi: dpi as 200 | 300,
+        blur: 0.4,
+        paragraphs: { from: Math.abs(Math.round(angle)), count: 3 },
+      });
       const layout = await layoutOf(bytes);
       expect(layout.blank).toBe(false);
       expect(layout.confident).toBe(true);
@@ -26,22 +32,34 @@ describe('skew estimation', () => {
   );
 
   it('still finds the skew under heavy noise and JPEG compression', async () => {
-    const { bytes } = await generatePage({ skewDeg: -7.7, dpi: 200, noise: 25, blur: 0.8, jpegQuality: 45, seed: 3 });
+    const { bytes } = await generatePage({
+      skewDeg: -7.7,
+      dpi: 200,
+      noise: 25,
+      blur: 0.8,
+      jpegQuality: 45,
+      seed: 3,
+    });
     const layout = await layoutOf(bytes);
     expect(Math.abs(layout.skewDeg - -7.7)).toBeLessThanOrEqual(0.1);
   });
 
-  it.each([90, 270] as const)('sees that text runs down a page turned %i°, and its skew', async (rotation) => {
-    const { bytes } = await generatePage({ rotation, skewDeg: 5.5, dpi: 200 });
-    const layout = await layoutOf(bytes);
-    expect(layout.quarterTurn).toBe(90);
-    expect(Math.abs(layout.skewDeg - 5.5)).toBeLessThanOrEqual(0.1);
-  });
+  it.each([90, 270] as const)(
+    'sees that text runs down a page turned %i°, and its skew',
+    async (rotation) => {
+      const { bytes } = await generatePage({ rotation, skewDeg: 5.5, dpi: 200 });
+      const layout = await layoutOf(bytes);
+      expect(layout.quarterTurn).toBe(90);
+      expect(Math.abs(layout.skewDeg - 5.5)).toBeLessThanOrEqual(0.1);
+    },
+  );
 });
 
 describe('pages without text', () => {
   it('flags a blank page and does not rotate it', async () => {
-    const blank = await sharp({ create: { width: 1654, height: 2339, channels: 3, background: '#fdfdfb' } }).jpeg().toBuffer();
+    const blank = await sharp({ create: { width: 1654, height: 2339, channels: 3, background: '#fdfdfb' } })
+      .jpeg()
+      .toBuffer();
     const layout = await layoutOf(blank);
     expect(layout).toMatchObject({ blank: true, confident: false, skewDeg: 0, quarterTurn: 0 });
   });
@@ -49,7 +67,9 @@ describe('pages without text', () => {
   it('does not rotate a photo-like page', async () => {
     const gradient = Buffer.alloc(800 * 1100);
     for (let y = 0; y < 1100; y++) for (let x = 0; x < 800; x++) gradient[y * 800 + x] = (x * 255) / 800;
-    const photo = await sharp(gradient, { raw: { width: 800, height: 1100, channels: 1 } }).png().toBuffer();
+    const photo = await sharp(gradient, { raw: { width: 800, height: 1100, channels: 1 } })
+      .png()
+      .toBuffer();
     const layout = await layoutOf(photo);
     expect(layout.blank).toBe(false);
     expect(layout.skewDeg).toBe(0);
