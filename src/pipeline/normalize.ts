@@ -61,8 +61,10 @@ export async function normalizePage(
     const decoded = sharp(original, { limitInputPixels: options.maxPixels, failOn: 'warning' }).rotate();
     const colour = (await hasColour(decoded)) ? await toRaw(decoded.clone().removeAlpha(), 3) : undefined;
     const grey = await toRaw(decoded.clone().flatten({ background: '#ffffff' }), 1);
+    // libvips reports 72 dpi when a file says nothing (72 is also the EXIF default); no scanner makes readable
+    // pages at such a resolution, so anything under 100 dpi counts as "not given".
     const density =
-      metadata.density && metadata.density >= 50 && metadata.density <= 2400 ? metadata.density : undefined;
+      metadata.density && metadata.density >= 100 && metadata.density <= 2400 ? metadata.density : undefined;
     return { grey, colour, dpi: density ?? DEFAULT_DPI, dpiAssumed: density === undefined };
   } catch (error) {
     throw new UnreadableImageError(`cannot decode the image: ${(error as Error).message}`);

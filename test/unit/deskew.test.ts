@@ -88,3 +88,17 @@ describe('otsu', () => {
     expect([darkMean, lightMean]).toEqual([30, 220]);
   });
 });
+
+describe('normalize', () => {
+  it('keeps the scan’s DPI and assumes 300 when the file gives none', async () => {
+    const page = (density?: number) => {
+      const image = sharp({ create: { width: 400, height: 560, channels: 3, background: '#fff' } });
+      return (density ? image.withMetadata({ density }) : image).jpeg().toBuffer();
+    };
+    expect((await normalizePage(await page(200), { maxPixels: 1e8 })).dpi).toBe(200);
+    expect(await normalizePage(await page(), { maxPixels: 1e8 })).toMatchObject({
+      dpi: 300,
+      dpiAssumed: true,
+    });
+  });
+});

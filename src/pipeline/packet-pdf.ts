@@ -1,0 +1,108 @@
+import fontkit from '@pdf-lib/fontkit';
+import {
+  beginText,
+  endText,
+  PDFDocument,
+  type PDFFont,
+  type PDFName,
+  type PDFPage,
+  setCharacterSqueeze,
+  setFontAndSize,
+  setTextMatrix,
+  setTextRenderingMode,
+  showText,
+  TextRenderingMode,
+} from 'pdf-lib';
+import type { OcrLine } from './ocr.js';
+
+export type PdfPageInput = {
+  /** The processed page as JPEG: embedded as is, never re-encoded. */
+  jpeg: Buffer;
+  dpi: number;
+  width: number;
+  height: number;
+  /** OCR lines with word boxes in the JPEG's pixels. */
+  lines: OcrLine[];
+};
+
+export type PacketPdfInput = {
+  title: string;
+  subject: string;
+  producer: string;
+  createdAt: Date;
+  pages: PdfPageInput[];
+  /** Embedded as the file attachment `manifest.json`. */
+  manifest: unknown;
+  /** A TrueType font covering Cyrillic, for the invisible text layer. */
+  font: Uint8Array;
+};
+
+const POINTS_PER_INCH = 72;
+/** Tesseract's line box spans ascender to descender; a glyph's em is a little smaller than that span. */
+const FONT_SIZE_OF_LINE_HEIGHT = 0.8;
+
+/**
+ * Places each OCR word, invisible (render mode 3), over its box: same baseline, squeezed or stretched to the box
+ * width, so selection, search and text extraction follow the page image word by word, in reading order.
+ */
+function drawTextLayer(
+  page: PDFPage,
+  font: PDFFont,
+  fontKey: PDFName,
+  lines: OcrLine[],
+  scale: number,
+): void {
+  const pageHeight = page.getHeight();
+  for (const line of lines) {
+    const lineHeight = (line.bbox.y1 - line.bbox.y0) * scale;
+    const size = Math.max(1, lineHeight * FONT_SIZE_OF_LINE_HEIGHT);
+    const baseline = pageHeight - line.bbox.y1 * scale + lineHeight * 0.2;
+    for (const [index, word] of line.words.entries()) {
+      // A trailing space keeps words apart for extractors that do not infer gaps from positions.
+      const text = index < line.words.length - 1 ? `${word.text} ` : word.text;
+      const natural = font.widthOfTextAtSize(text, size);
+      const target = (word.bbox.x1 - word.bbox.x0) * scale * (text.length / word.text.length);
+      if (natural <= 0 || target <= 0) continue;
+      page.pushOperators(
+        beginText(),
+        setFontAndSize(fontKey, size),
+        setTextRenderingMode(TextRenderingMode.Invisible),
+        setCharacterSqueeze((100 * target) / natural),
+        setTextMatrix(1, 0, 0, 1, word.bbox.x0 * scale, baseline),
+        showText(font.encodeText(text)),
+        endText(),
+      );
+    }
+  }
+}
+
+/** Builds the unsigned packet PDF: one page per scan, sized from its DPI, image plus invisible text, manifest. */
+export async function buildPacketPdf(input: PacketPdfInput): Promise<Uint8Array> {
+  const pdf = await PDFDocument.create();
+  pdf.registerFontkit(fontkit);
+  pdf.setTitle(input.title);
+  pdf.setSubject(input.subject);
+  pdf.setProducer(input.producer);
+  pdf.setCreator(input.producer);
+  pdf.setCreationDate(input.createdAt);
+  pdf.setModificationDate(input.createdAt);
+  // Subset: only the glyphs the OCR text uses travel in the file.
+  const font = await pdf.embedFont(input.font, { subset: true });
+
+  for (const source of input.pages) {
+    const scale = POINTS_PER_INCH / source.dpi;
+    const page = pdf.addPage([source.width * scale, source.height * scale]);
+    const image = await pdf.embedJpg(source.jpeg);
+    page.drawImage(image, { x: 0, y: 0, width: page.getWidth(), height: page.getHeight() });
+    const fontKey = page.node.newFontDictionary(font.name, font.ref);
+    drawTextLayer(page, font, fontKey, source.lines, scale);
+  }
+
+  await pdf.attach(Buffer.from(JSON.stringify(input.manifest, null, 2)), 'manifest.json', {
+    mimeType: 'application/json',
+    description: 'Chain-of-custody manifest of this packet',
+    creationDate: input.createdAt,
+    modificationDate: input.createdAt,
+  });
+  return pdf.save({ useObjectStreams: false });
+}

@@ -1,0 +1,108 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { PDFDocument } from 'pdf-lib';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPacketPdf } from '../../src/pipeline/packet-pdf.js';
+import { type ProcessedPage, processPage } from '../../src/pipeline/process-page.js';
+import { type GeneratedPage, generatePage } from '../fixtures/page-generator.js';
+import { characterErrorRate } from '../fixtures/text-metrics.js';
+import { startTestPool } from '../helpers/ocr-pool.js';
+
+const run = promisify(execFile);
+const FONT = path.resolve(import.meta.dirname, '../../node_modules/dejavu-fonts-ttf/ttf/DejaVuSans.ttf');
+
+let dir: string;
+let generated: GeneratedPage[];
+let processed: ProcessedPage[];
+let pdfFile: string;
+let pdfBytes: Uint8Array;
+const manifest = { packetId: 'pk_test', ticket: 'А-017', pages: [{ n: 1 }, { n: 2 }, { n: 3, blank: true }] };
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'scan-test-pdf-'));
+  const pool = await startTestPool();
+  try {
+    generated = await Promise.all([
+      generatePage({ dpi: 300, skewDeg: 6, paragraphs: { from: 0, count: 3 } }),
+      generatePage({ dpi: 200, rotation: 180, stamp: true, paragraphs: { from: 5, count: 3 } }),
+    ]);
+    const blank = await sharp({ create: { width: 1654, height: 2339, channels: 3, background: '#fff' } })
+      .withMetadata({ density: 200 })
+      .jpeg()
+      .toBuffer();
+    const options = { maxPixels: 100_000_000, jpegQuality: 70 };
+    processed = await Promise.all(
+      [...generated.map((page) => page.bytes), blank].map((bytes) =>
+        processPage(bytes, { ocr: pool, orientation: pool }, options),
+      ),
+    );
+  } finally {
+    await pool.close();
+  }
+  pdfBytes = await buildPacketPdf({
+    title: 'land-registration · А-017',
+    subject: 'Packet pk_test',
+    producer: 'Scan office',
+    createdAt: new Date('2026-11-23T12:00:00Z'),
+    manifest,
+    font: await readFile(FONT),
+    pages: processed.map((page) => ({
+      jpeg: page.image,
+      dpi: page.summary.dpi,
+      width: page.summary.width,
+      height: page.summary.height,
+      lines: page.ocr.lines,
+    })),
+  });
+  pdfFile = path.join(dir, 'packet.pdf');
+  await writeFile(pdfFile, pdfBytes);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('packet PDF', () => {
+  it('has one page per scan, in order, sized from each page’s DPI (A4), blank pages included', async () => {
+    const pdf = await PDFDocument.load(pdfBytes, { updateMetadata: false });
+    expect(pdf.getPageCount()).toBe(3);
+    for (const page of pdf.getPages()) {
+      expect(page.getWidth()).toBeCloseTo(595.4, 0);
+      expect(page.getHeight()).toBeCloseTo(841.7, 0);
+    }
+    expect(pdf.getTitle()).toBe('land-registration · А-017');
+    expect(pdf.getProducer()).toBe('Scan office');
+  });
+
+  it('has an invisible text layer that pdftotext reads with the OCR’s own accuracy (within 0.5 points of CER)', async () => {
+    for (const [i, page] of generated.entries()) {
+      const { stdout } = await run('pdftotext', [
+        '-f',
+        String(i + 1),
+        '-l',
+        String(i + 1),
+        '-enc',
+        'UTF-8',
+        pdfFile,
+        '-',
+      ]);
+      const pdfCer = characterErrorRate(stdout, page.truth.text);
+      const ocrCer = characterErrorRate(processed[i]!.ocr.text, page.truth.text);
+      expect(Math.abs(pdfCer - ocrCer), `page ${i + 1}`).toBeLessThanOrEqual(0.005);
+      expect(pdfCer).toBeLessThanOrEqual(0.03);
+    }
+  });
+
+  it('embeds manifest.json as an attachment', async () => {
+    await run('pdfdetach', ['-saveall', '-o', dir, pdfFile]);
+    expect(JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8'))).toEqual(manifest);
+  });
+
+  it('embeds the page JPEGs as they are, without re-encoding', async () => {
+    const buffer = Buffer.from(pdfBytes);
+    for (const page of processed) expect(buffer.includes(page.image.subarray(0, 4096))).toBe(true);
+  });
+});
