@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import type { SigningSource } from './infra/signing-identity.js';
 
 export const ROLES = ['api', 'worker', 'dispatcher', 'all'] as const;
 export type Role = (typeof ROLES)[number];
@@ -54,6 +55,13 @@ const envSchema = z.object({
   OCR_PSM: z.coerce.number().int().min(0).max(13).default(3),
   PAGE_JPEG_QUALITY: z.coerce.number().int().min(30).max(95).default(70),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+
+  OFFICE_NAME: z.string().trim().min(1).max(100).default('Model administrative office'),
+  OFFICE_LOCATION: z.string().trim().min(1).max(100).default('Ukraine'),
+  SIGNING_P12: z.string().min(1).optional(),
+  SIGNING_P12_PASSWORD: z.string().optional(),
+  SIGNING_KEY_FILE: z.string().min(1).optional(),
+  SIGNING_CERT_FILE: z.string().min(1).optional(),
 });
 
 export type Config = {
@@ -95,6 +103,8 @@ export type Config = {
   };
   /** Where worker and dispatcher processes (which have no API) serve /metrics and /health/live. */
   metricsPort: number;
+  office: { name: string; location: string };
+  signing: SigningSource;
   cpuCount: number;
 };
 
@@ -122,14 +132,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.S3_ENDPOINT && (!e.S3_ACCESS_KEY || !e.S3_SECRET_KEY)) {
     problems.push('S3_ACCESS_KEY and S3_SECRET_KEY: required when S3_ENDPOINT is set');
   }
+  if (e.SIGNING_P12 && (e.SIGNING_KEY_FILE || e.SIGNING_CERT_FILE)) {
+    problems.push('SIGNING_P12: set either SIGNING_P12 or SIGNING_KEY_FILE with SIGNING_CERT_FILE, not both');
+  }
+  if (Boolean(e.SIGNING_KEY_FILE) !== Boolean(e.SIGNING_CERT_FILE)) {
+    problems.push('SIGNING_KEY_FILE and SIGNING_CERT_FILE: set both or neither');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
+  const dataDir = path.resolve(e.DATA_DIR);
 
   return {
     role: e.ROLE,
     port: e.PORT,
     host: e.HOST,
     logLevel: e.LOG_LEVEL,
-    dataDir: path.resolve(e.DATA_DIR),
+    dataDir,
     redis: {
       url: e.REDIS_URL ?? DEFAULT_REDIS_URL,
       explicit: e.REDIS_URL !== undefined,
@@ -161,6 +178,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       jpegQuality: e.PAGE_JPEG_QUALITY,
     },
     metricsPort: e.METRICS_PORT,
+    office: { name: e.OFFICE_NAME, location: e.OFFICE_LOCATION },
+    signing: e.SIGNING_P12
+      ? { kind: 'p12', file: e.SIGNING_P12, password: e.SIGNING_P12_PASSWORD ?? '' }
+      : e.SIGNING_KEY_FILE && e.SIGNING_CERT_FILE
+        ? { kind: 'pem', keyFile: e.SIGNING_KEY_FILE, certFile: e.SIGNING_CERT_FILE }
+        : { kind: 'generated', dataDir, office: e.OFFICE_NAME },
     cpuCount: os.availableParallelism(),
   };
 }

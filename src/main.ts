@@ -3,7 +3,7 @@ import { buildApp } from './api/app.js';
 import { startMetricsServer } from './api/metrics-server.js';
 import { ConfigError, loadConfig, ROLES, type Role } from './config.js';
 import { createLogger } from './infra/logger.js';
-import { createRuntime, type Runtime, StartupError } from './runtime.js';
+import { appDepsOf, createRuntime, type Runtime, StartupError } from './runtime.js';
 import { startWorkerRole } from './workers/start-worker-role.js';
 
 function roleFromArgs(fallback: Role): Role {
@@ -14,18 +14,7 @@ function roleFromArgs(fallback: Role): Role {
 }
 
 async function startApi(runtime: Runtime): Promise<string> {
-  const app = await buildApp({
-    config: runtime.config,
-    log: runtime.log,
-    redis: runtime.redis,
-    store: runtime.store,
-    packets: runtime.packets,
-    principals: runtime.principals,
-    jobs: runtime.jobs,
-    queues: [...runtime.jobs.queues.values()],
-    metrics: runtime.metrics,
-    adminToken: runtime.adminToken.token,
-  });
+  const app = await buildApp(appDepsOf(runtime));
   // Fastify's close stops accepting connections and waits for in-flight requests.
   runtime.shutdown.register('intake', 'http', () => app.close());
   const { host, port } = runtime.config;

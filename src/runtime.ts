@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Redis } from 'ioredis';
+import type { AppDeps } from './api/deps.js';
 import type { Config } from './config.js';
 import { resolveAdminToken } from './infra/admin-token.js';
 import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } from './infra/embedded-s3.js';
@@ -11,6 +12,7 @@ import { PacketRepository } from './repositories/packet-repository.js';
 import { PrincipalRepository } from './repositories/principal-repository.js';
 import { redisKeys } from './repositories/redis-keys.js';
 import { MinioObjectStore } from './storage/minio-store.js';
+import { PacketProgress } from './workers/packet-progress.js';
 import { BullJobQueue } from './workers/queues.js';
 
 /** A start-up problem a person can fix; main prints the message and exits without a stack trace. */
@@ -26,6 +28,7 @@ export type Runtime = {
   packets: PacketRepository;
   principals: PrincipalRepository;
   jobs: BullJobQueue;
+  progress: PacketProgress;
   metrics: Metrics;
   adminToken: { token: string; source: 'env' | 'file' | 'generated' };
   /** How a person reaches what we started, for the start-up banner. */
@@ -118,6 +121,7 @@ export async function createRuntime(config: Config, log: Logger): Promise<Runtim
     const jobs = new BullJobQueue(redis, config.redis.prefix);
     shutdown.register('work', 'queues', () => jobs.close());
 
+    const packets = new PacketRepository(redis, keys);
     const metrics = createMetrics();
     observeQueueDepth(metrics, [...jobs.queues.values()]);
     return {
@@ -127,9 +131,10 @@ export async function createRuntime(config: Config, log: Logger): Promise<Runtim
       redisUrl: redisTarget.url,
       redis,
       store,
-      packets: new PacketRepository(redis, keys),
+      packets,
       principals: new PrincipalRepository(redis, keys),
       jobs,
+      progress: new PacketProgress(packets, jobs, log.child({ component: 'packet-progress' })),
       metrics,
       adminToken,
       endpoints: { redis: redisTarget.description, s3: s3Description },
@@ -138,4 +143,21 @@ export async function createRuntime(config: Config, log: Logger): Promise<Runtim
     await shutdown.shutdown();
     throw error;
   }
+}
+
+/** What the HTTP app needs from a runtime. */
+export function appDepsOf(runtime: Runtime): AppDeps {
+  return {
+    config: runtime.config,
+    log: runtime.log,
+    redis: runtime.redis,
+    store: runtime.store,
+    packets: runtime.packets,
+    principals: runtime.principals,
+    jobs: runtime.jobs,
+    progress: runtime.progress,
+    queues: [...runtime.jobs.queues.values()],
+    metrics: runtime.metrics,
+    adminToken: runtime.adminToken.token,
+  };
 }

@@ -7,6 +7,7 @@ import type { PacketRepository } from '../repositories/packet-repository.js';
 import type { PrincipalRepository } from '../repositories/principal-repository.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { JobQueue } from '../workers/jobs.js';
+import type { PacketProgress } from '../workers/packet-progress.js';
 
 /** Everything the HTTP layer needs, passed in so tests can build the app against their own Redis and S3. */
 export type AppDeps = {
@@ -17,6 +18,7 @@ export type AppDeps = {
   packets: PacketRepository;
   principals: PrincipalRepository;
   jobs: JobQueue;
+  progress: PacketProgress;
   /** Shown on the admin queue dashboard. */
   queues: Queue[];
   metrics: Metrics;

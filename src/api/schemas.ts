@@ -94,9 +94,12 @@ export const packetView = z.object({
   submittedAt: z.string().optional(),
   pageCount: z.number().optional(),
   failure: z.string().optional(),
+  rescanPages: z.array(z.number()).optional(),
+  readyAt: z.string().optional(),
   pages: z.array(pageView),
   /** Admin view only. */
   stationId: z.string().optional(),
+  pdf: z.object({ key: z.string(), sha256: z.string(), bytes: z.number(), pages: z.number() }).optional(),
 });
 
 export const trackingParams = z.object({ trackingCode: z.string().min(8).max(32) });

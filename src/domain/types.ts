@@ -65,5 +65,13 @@ export type Packet = {
   createdAt: string;
   submittedAt?: string;
   pageCount?: number;
+  /** Why the packet failed, naming the pages to rescan. */
   failure?: string;
+  /** After a failure: the only pages the station may replace before resubmitting. */
+  rescanPages?: number[];
+  /** Set when the signed PDF is stored (#4). */
+  readyAt?: string;
+  pdf?: PacketPdf;
 };
+
+export type PacketPdf = { key: string; sha256: string; bytes: number; pages: number };

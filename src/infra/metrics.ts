@@ -38,6 +38,18 @@ export function createMetrics() {
       buckets: [10, 30, 50, 60, 70, 80, 85, 90, 95, 100],
       registers: [registry],
     }),
+    bundleDuration: new Histogram({
+      name: 'packet_bundle_duration_seconds',
+      help: 'Time to build, sign, verify and store one packet PDF',
+      buckets: [0.1, 0.25, 0.5, 1, 2, 4, 8, 16],
+      registers: [registry],
+    }),
+    pdfBytesPerPage: new Histogram({
+      name: 'packet_pdf_bytes_per_page',
+      help: 'Size of signed packet PDFs divided by their page count',
+      buckets: [50_000, 100_000, 200_000, 300_000, 500_000, 750_000, 1_000_000, 2_000_000],
+      registers: [registry],
+    }),
     queueDepth: new Gauge({
       name: 'queue_jobs',
       help: 'Jobs per queue and state, read at scrape time',

@@ -14,6 +14,7 @@ import {
   TextRenderingMode,
 } from 'pdf-lib';
 import type { OcrLine } from './ocr.js';
+import { addSignaturePlaceholder, type SignatureInfo } from './pades.js';
 
 export type PdfPageInput = {
   /** The processed page as JPEG: embedded as is, never re-encoded. */
@@ -35,6 +36,8 @@ export type PacketPdfInput = {
   manifest: unknown;
   /** A TrueType font covering Cyrillic, for the invisible text layer. */
   font: Uint8Array;
+  /** When given, the PDF gets a PAdES signature placeholder, ready for `signPdf`. */
+  signature?: SignatureInfo;
 };
 
 const POINTS_PER_INCH = 72;
@@ -104,5 +107,6 @@ export async function buildPacketPdf(input: PacketPdfInput): Promise<Uint8Array>
     creationDate: input.createdAt,
     modificationDate: input.createdAt,
   });
+  if (input.signature) addSignaturePlaceholder(pdf, input.signature);
   return pdf.save({ useObjectStreams: false });
 }

@@ -1,27 +1,47 @@
 import type { Redis } from 'ioredis';
 import { newId, newTrackingCode } from '../domain/ids.js';
 import { type PacketStatus, type PageStatus, packetSourcesOf, pageSourcesOf } from '../domain/status.js';
-import type { Packet, Page } from '../domain/types.js';
+import type { Packet, PacketPdf, Page } from '../domain/types.js';
 import type { RedisKeys } from './redis-keys.js';
 
 /**
  * Packet state changes are compare-and-set scripts: the check of the packet's status and the write happen in one
  * atomic step, so two API processes can never, say, accept a page into a packet that was just submitted.
  */
-const PUT_PAGE = `
+/** True when the comma-separated list in ARGV-style `list` holds `item`. */
+const LUA_CONTAINS = `
+local function contains(list, item)
+  return list ~= nil and list ~= false and string.find(',' .. list .. ',', ',' .. item .. ',', 1, true) ~= nil
+end
+`;
+
+/**
+ * A page may change while the packet is open. After a failure, only the pages named in rescanPages may change, and
+ * the first such upload reopens the packet (failed → open).
+ */
+const PUT_PAGE = `${LUA_CONTAINS}
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing'} end
 local previous = redis.call('HGET', KEYS[2], ARGV[1])
 if previous and cjson.decode(previous).sha256 == ARGV[3] then return {'same', previous} end
-if status ~= 'open' then return {'status', status} end
+local rescan = redis.call('HGET', KEYS[1], 'rescanPages')
+if status == 'failed' and contains(rescan, ARGV[1]) then
+  redis.call('HSET', KEYS[1], 'status', 'open')
+elseif status ~= 'open' then
+  return {'status', status}
+elseif rescan and not contains(rescan, ARGV[1]) then
+  return {'rescan_only', rescan}
+end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 return {previous and 'replaced' or 'created', previous or ''}
 `;
 
-const DELETE_PAGE = `
+const DELETE_PAGE = `${LUA_CONTAINS}
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'missing'} end
 if status ~= 'open' then return {'status', status} end
+local rescan = redis.call('HGET', KEYS[1], 'rescanPages')
+if rescan and not contains(rescan, ARGV[1]) then return {'rescan_only', rescan} end
 return {'ok', redis.call('HDEL', KEYS[2], ARGV[1])}
 `;
 
@@ -41,6 +61,17 @@ for _, field in ipairs(redis.call('HKEYS', KEYS[2])) do
 end
 if #missing > 0 or #extra > 0 then return {'incomplete', missing, extra} end
 redis.call('HSET', KEYS[1], 'status', 'submitted', 'submittedAt', ARGV[2], 'pageCount', ARGV[1])
+redis.call('HDEL', KEYS[1], 'rescanPages', 'failure')
+return {'ok'}
+`;
+
+/** Moves a packet to ARGV[1] if its status is one of ARGV[2] (comma-separated), setting the fields in ARGV[3]. */
+const TRANSITION = `${LUA_CONTAINS}
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return {'missing'} end
+if not contains(ARGV[2], status) then return {'status', status} end
+redis.call('HSET', KEYS[1], 'status', ARGV[1])
+for key, value in pairs(cjson.decode(ARGV[3])) do redis.call('HSET', KEYS[1], key, value) end
 return {'ok'}
 `;
 
@@ -60,7 +91,8 @@ export type PutPageResult =
   | { outcome: 'created' | 'replaced'; previous?: Page }
   | { outcome: 'same'; previous: Page }
   | { outcome: 'missing' }
-  | { outcome: 'not_open'; status: PacketStatus };
+  | { outcome: 'not_open'; status: PacketStatus }
+  | { outcome: 'rescan_only'; pages: number[] };
 
 export type SubmitResult =
   | { outcome: 'submitted' }
@@ -83,6 +115,9 @@ function parsePacket(row: Record<string, string>): Packet | undefined {
     ...(row.submittedAt ? { submittedAt: row.submittedAt } : {}),
     ...(row.pageCount ? { pageCount: Number(row.pageCount) } : {}),
     ...(row.failure ? { failure: row.failure } : {}),
+    ...(row.rescanPages ? { rescanPages: row.rescanPages.split(',').map(Number) } : {}),
+    ...(row.readyAt ? { readyAt: row.readyAt } : {}),
+    ...(row.pdf ? { pdf: JSON.parse(row.pdf) as PacketPdf } : {}),
   };
 }
 
@@ -144,6 +179,8 @@ export class PacketRepository {
         return { outcome };
       case 'status':
         return { outcome: 'not_open', status: detail as PacketStatus };
+      case 'rescan_only':
+        return { outcome, pages: (detail as string).split(',').map(Number) };
       case 'same':
         return { outcome, previous: JSON.parse(detail as string) as Page };
       default:
@@ -178,7 +215,10 @@ export class PacketRepository {
     return outcome as 'ok' | 'stale';
   }
 
-  async deletePage(packetId: string, n: number): Promise<'deleted' | 'absent' | 'missing' | PacketStatus> {
+  async deletePage(
+    packetId: string,
+    n: number,
+  ): Promise<'deleted' | 'absent' | 'missing' | 'rescan_only' | PacketStatus> {
     const [outcome, detail] = (await this.redis.eval(
       DELETE_PAGE,
       2,
@@ -186,9 +226,35 @@ export class PacketRepository {
       this.keys.packetPages(packetId),
       String(n),
     )) as ScriptReply;
-    if (outcome === 'missing') return 'missing';
+    if (outcome === 'missing' || outcome === 'rescan_only') return outcome;
     if (outcome === 'status') return detail as PacketStatus;
     return detail === 1 ? 'deleted' : 'absent';
+  }
+
+  /**
+   * Compare-and-set of the packet status, allowed only along the transitions in domain/status.ts. Returns 'ok', or
+   * the status that made the change impossible.
+   */
+  async transition(
+    packetId: string,
+    to: PacketStatus,
+    fields: { failure?: string; rescanPages?: number[]; readyAt?: string; pdf?: PacketPdf } = {},
+  ): Promise<'ok' | 'missing' | PacketStatus> {
+    const encoded: Record<string, string> = {};
+    if (fields.failure !== undefined) encoded.failure = fields.failure;
+    if (fields.rescanPages !== undefined) encoded.rescanPages = fields.rescanPages.join(',');
+    if (fields.readyAt !== undefined) encoded.readyAt = fields.readyAt;
+    if (fields.pdf !== undefined) encoded.pdf = JSON.stringify(fields.pdf);
+    const [outcome, detail] = (await this.redis.eval(
+      TRANSITION,
+      1,
+      this.keys.packet(packetId),
+      to,
+      packetSourcesOf(to).join(','),
+      JSON.stringify(encoded),
+    )) as ScriptReply;
+    if (outcome === 'status') return detail as PacketStatus;
+    return outcome as 'ok' | 'missing';
   }
 
   async submit(packetId: string, pageCount: number): Promise<SubmitResult> {

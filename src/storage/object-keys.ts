@@ -8,5 +8,7 @@ export const originalPageKey = (packetId: string, n: number, sha256: string) =>
 /** Outputs are keyed by the original's hash: a retry overwrites them, a rescan gets its own. */
 export const processedPageKey = (packetId: string, n: number, sha256: string) =>
   `packets/${packetId}/pages/${n}/processed-${sha256}.jpg`;
+/** One signed PDF per packet; a retried bundle replaces it in one atomic PUT. */
+export const packetPdfKey = (packetId: string) => `packets/${packetId}/packet.pdf`;
 export const ocrResultKey = (packetId: string, n: number, sha256: string) =>
   `packets/${packetId}/pages/${n}/ocr-${sha256}.json`;

@@ -5,7 +5,7 @@ import { idPattern } from '../domain/ids.js';
  * The one registry of background jobs: name, queue, payload schema and deterministic id. Payloads carry ids and
  * object keys, never image bytes. Job ids contain no ':' (BullMQ reserves it) and are never all digits.
  */
-export const QUEUES = { pages: 'pages' } as const;
+export const QUEUES = { pages: 'pages', packets: 'packets' } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
@@ -22,6 +22,16 @@ export const JOBS = {
     }),
     jobId: (payload: { packetId: string; n: number; sha256: string }) =>
       `page-${payload.packetId}-${payload.n}-${payload.sha256.slice(0, 16)}`,
+  },
+  /**
+   * Bundle a submitted packet whose pages are all done into the signed PDF (#4). `pagesDigest` names the exact set
+   * of page uploads, so a resubmission after a rescan is a new job while duplicates of one submission are not.
+   */
+  bundlePacket: {
+    queue: QUEUES.packets,
+    payload: z.object({ packetId: z.string().regex(idPattern('packet')), pagesDigest: sha256Hex }),
+    jobId: (payload: { packetId: string; pagesDigest: string }) =>
+      `bundle-${payload.packetId}-${payload.pagesDigest.slice(0, 16)}`,
   },
 } as const;
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { UnrecoverableError, type Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../infra/logger.js';
 import type { Metrics } from '../infra/metrics.js';
@@ -8,8 +8,9 @@ import { type PageEngines, type ProcessOptions, processPage } from '../pipeline/
 import type { PacketRepository } from '../repositories/packet-repository.js';
 import { ocrResultKey, processedPageKey } from '../storage/object-keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { JOBS, type JobPayload, QUEUES } from './jobs.js';
-import { bullPrefix } from './queues.js';
+import type { JobPayload } from './jobs.js';
+import type { PacketProgress } from './packet-progress.js';
+import { startJobWorker } from './queues.js';
 
 export type PageWorkerDeps = {
   connection: Redis;
@@ -18,6 +19,7 @@ export type PageWorkerDeps = {
   store: ObjectStore;
   engines: PageEngines;
   metrics: Metrics;
+  progress: PacketProgress;
   log: Logger;
   options: ProcessOptions & { concurrency: number };
 };
@@ -57,6 +59,7 @@ export async function runPageJob(
     await packets.updatePage(packetId, n, sha256, 'failed', { failure });
     metrics.pagesProcessed.inc({ outcome: 'failed' });
     log.warn({ reason: error.message }, 'page cannot be read');
+    await deps.progress.advance(packetId);
     throw new UnrecoverableError(failure);
   }
 
@@ -87,41 +90,26 @@ export async function runPageJob(
     metrics.pipelineStageDuration.observe({ stage }, value / 1000);
   if (summary.ocrConfidence !== null) metrics.ocrConfidence.observe(summary.ocrConfidence);
   log.info({ ...summary, ms }, 'page processed');
+  await deps.progress.advance(packetId);
   return 'done';
 }
 
 /** The BullMQ side: consumes the pages queue with one job per OCR worker. */
 export function startPageWorker(deps: PageWorkerDeps): Worker {
-  const worker = new Worker(
-    QUEUES.pages,
-    async (job: Job) => {
-      const parsed = JOBS.processPage.payload.safeParse(job.data);
-      if (!parsed.success) throw new UnrecoverableError(`invalid job payload: ${parsed.error.message}`);
-      return runPageJob(deps, parsed.data);
+  return startJobWorker('processPage', {
+    connection: deps.connection,
+    redisPrefix: deps.redisPrefix,
+    concurrency: deps.options.concurrency,
+    log: deps.log,
+    handle: (payload) => runPageJob(deps, payload),
+    onFinalFailure: async (payload, error, job) => {
+      if (error instanceof UnrecoverableError) return; // runPageJob already recorded why
+      const failure = `Processing failed ${job.attemptsMade} times (${error.message}); please rescan page ${payload.n}.`;
+      const outcome = await deps.packets.updatePage(payload.packetId, payload.n, payload.sha256, 'failed', {
+        failure,
+      });
+      if (outcome === 'ok') deps.metrics.pagesProcessed.inc({ outcome: 'failed' });
+      await deps.progress.advance(payload.packetId);
     },
-    {
-      connection: deps.connection,
-      prefix: bullPrefix(deps.redisPrefix),
-      concurrency: deps.options.concurrency,
-      // OCR runs in worker threads, so the event loop stays free to renew locks; a generous lock still helps on
-      // an overloaded host.
-      lockDuration: 60_000,
-    },
-  );
-  worker.on('failed', (job, error) => {
-    if (!job) return;
-    const log = deps.log.child({ jobId: job.id, packetId: job.data?.packetId, page: job.data?.n });
-    const final = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
-    log.warn({ err: error, attemptsMade: job.attemptsMade, final }, 'page job failed');
-    if (!final || error instanceof UnrecoverableError) return;
-    const payload = JOBS.processPage.payload.safeParse(job.data);
-    if (!payload.success) return;
-    const failure = `Processing failed ${job.attemptsMade} times (${error.message}); please rescan page ${payload.data.n}.`;
-    deps.packets
-      .updatePage(payload.data.packetId, payload.data.n, payload.data.sha256, 'failed', { failure })
-      .then((outcome) => outcome === 'ok' && deps.metrics.pagesProcessed.inc({ outcome: 'failed' }))
-      .catch((updateError: unknown) => log.error({ err: updateError }, 'could not mark the page failed'));
   });
-  worker.on('error', (error) => deps.log.error({ err: error }, 'page worker error'));
-  return worker;
 }

@@ -1,6 +1,7 @@
-import { Queue, type QueueOptions } from 'bullmq';
+import { type Job, Queue, type QueueOptions, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { DependencyUnavailableError } from '../domain/errors.js';
+import type { Logger } from '../infra/logger.js';
 import { JOBS, type JobName, type JobPayload, type JobQueue, QUEUES, type QueueName } from './jobs.js';
 
 /** Defaults written once: retries with exponential backoff, and bounded history so Redis does not grow forever. */
@@ -36,7 +37,8 @@ export class BullJobQueue implements JobQueue {
     const data = definition.payload.parse(payload);
     const queue = this.queues.get(definition.queue)!;
     try {
-      await queue.add(name, data, { jobId: definition.jobId(data) });
+      // The payload was parsed by this job's own schema, so it fits this job's id function.
+      await queue.add(name, data, { jobId: definition.jobId(data as never) });
     } catch (error) {
       throw new DependencyUnavailableError('redis', error);
     }
@@ -45,4 +47,51 @@ export class BullJobQueue implements JobQueue {
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((queue) => queue.close()));
   }
+}
+
+export type JobWorkerOptions<N extends JobName> = {
+  connection: Redis;
+  redisPrefix: string;
+  concurrency: number;
+  log: Logger;
+  /** Does the job; throws to retry, throws UnrecoverableError to fail for good. */
+  handle: (payload: JobPayload<N>, job: Job) => Promise<unknown>;
+  /** Called once a job has failed for the last time (retries exhausted, or unrecoverable). */
+  onFinalFailure?: (payload: JobPayload<N>, error: Error, job: Job) => Promise<void>;
+};
+
+/** One consumer of one job type: payload validation, error listeners and final-failure handling written once. */
+export function startJobWorker<N extends JobName>(name: N, options: JobWorkerOptions<N>): Worker {
+  const definition = JOBS[name];
+  const parse = (data: unknown) =>
+    definition.payload.safeParse(data) as { success: boolean; data?: JobPayload<N> };
+  const worker = new Worker(
+    definition.queue,
+    async (job: Job) => {
+      const parsed = parse(job.data);
+      if (!parsed.success) throw new UnrecoverableError(`invalid ${name} payload`);
+      return options.handle(parsed.data!, job);
+    },
+    {
+      connection: options.connection,
+      prefix: bullPrefix(options.redisPrefix),
+      concurrency: options.concurrency,
+      // CPU-heavy work runs in threads (tesseract) or the libuv pool (sharp); a generous lock still helps when the
+      // host is overloaded.
+      lockDuration: 60_000,
+    },
+  );
+  worker.on('failed', (job, error) => {
+    if (!job) return;
+    const final = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+    const log = options.log.child({ jobId: job.id, packetId: job.data?.packetId });
+    log.warn({ err: error, attemptsMade: job.attemptsMade, final }, `${name} job failed`);
+    const parsed = parse(job.data);
+    if (!final || !parsed.success || !options.onFinalFailure) return;
+    options.onFinalFailure(parsed.data!, error, job).catch((handlerError: unknown) => {
+      log.error({ err: handlerError }, `could not record the final failure of a ${name} job`);
+    });
+  });
+  worker.on('error', (error) => options.log.error({ err: error }, `${name} worker error`));
+  return worker;
 }

@@ -1,9 +1,16 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { connectRedis } from '../infra/redis.js';
+import { loadSigningIdentity } from '../infra/signing-identity.js';
 import { TesseractPool } from '../ocr/tesseract-pool.js';
 import type { Runtime } from '../runtime.js';
+import { startBundleWorker } from './bundle-worker.js';
 import { startPageWorker } from './page-worker.js';
 
-/** The worker role: a pool of tesseract.js workers fed by the pages queue. */
+/** DejaVu Sans covers Latin and Cyrillic; it carries the PDF's invisible text layer. */
+export const PDF_FONT_FILE = createRequire(import.meta.url).resolve('dejavu-fonts-ttf/ttf/DejaVuSans.ttf');
+
+/** The worker role: a pool of tesseract.js workers fed by the pages queue, and the packet bundler. */
 export async function startWorkerRole(runtime: Runtime): Promise<void> {
   const { config, log } = runtime;
   const pool = await TesseractPool.start({
@@ -26,6 +33,7 @@ export async function startWorkerRole(runtime: Runtime): Promise<void> {
     store: runtime.store,
     engines: { ocr: pool, orientation: pool },
     metrics: runtime.metrics,
+    progress: runtime.progress,
     log: log.child({ component: 'page-worker' }),
     options: {
       concurrency: config.ocr.concurrency,
@@ -35,6 +43,19 @@ export async function startWorkerRole(runtime: Runtime): Promise<void> {
   });
   // close() lets active jobs finish: a page in the middle of OCR completes instead of being lost.
   runtime.shutdown.register('work', 'page-worker', () => worker.close());
+
+  const bundler = startBundleWorker({
+    connection,
+    redisPrefix: config.redis.prefix,
+    packets: runtime.packets,
+    store: runtime.store,
+    identity: await loadSigningIdentity(config.signing, log),
+    font: await readFile(PDF_FONT_FILE),
+    office: config.office,
+    metrics: runtime.metrics,
+    log: log.child({ component: 'bundle-worker' }),
+  });
+  runtime.shutdown.register('work', 'bundle-worker', () => bundler.close());
   log.info(
     { concurrency: config.ocr.concurrency, languages: config.ocr.languages, model: config.ocr.model },
     'page worker started',

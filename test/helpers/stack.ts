@@ -9,7 +9,7 @@ import { buildApp } from '../../src/api/app.js';
 import { loadConfig } from '../../src/config.js';
 import { EMBEDDED_S3_CREDENTIALS, type EmbeddedS3, startEmbeddedS3 } from '../../src/infra/embedded-s3.js';
 import { createLogger } from '../../src/infra/logger.js';
-import { createRuntime, type Runtime } from '../../src/runtime.js';
+import { appDepsOf, createRuntime, type Runtime } from '../../src/runtime.js';
 
 export const TEST_ADMIN_TOKEN = `adm_${'t'.repeat(43)}`;
 
@@ -49,18 +49,7 @@ export function testEnv(
 }
 
 export async function buildAppFor(runtime: Runtime): Promise<FastifyInstance> {
-  const app = await buildApp({
-    config: runtime.config,
-    log: runtime.log,
-    redis: runtime.redis,
-    store: runtime.store,
-    packets: runtime.packets,
-    principals: runtime.principals,
-    jobs: runtime.jobs,
-    queues: [...runtime.jobs.queues.values()],
-    metrics: runtime.metrics,
-    adminToken: runtime.adminToken.token,
-  });
+  const app = await buildApp(appDepsOf(runtime));
   await app.ready();
   return app;
 }

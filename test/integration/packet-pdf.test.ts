@@ -11,6 +11,7 @@ import { type ProcessedPage, processPage } from '../../src/pipeline/process-page
 import { type GeneratedPage, generatePage } from '../fixtures/page-generator.js';
 import { characterErrorRate } from '../fixtures/text-metrics.js';
 import { startTestPool } from '../helpers/ocr-pool.js';
+import { pdfPageText } from '../helpers/pdf-tools.js';
 
 const run = promisify(execFile);
 const FONT = path.resolve(import.meta.dirname, '../../node_modules/dejavu-fonts-ttf/ttf/DejaVuSans.ttf');
@@ -79,16 +80,7 @@ describe('packet PDF', () => {
 
   it('has an invisible text layer that pdftotext reads with the OCR’s own accuracy (within 0.5 points of CER)', async () => {
     for (const [i, page] of generated.entries()) {
-      const { stdout } = await run('pdftotext', [
-        '-f',
-        String(i + 1),
-        '-l',
-        String(i + 1),
-        '-enc',
-        'UTF-8',
-        pdfFile,
-        '-',
-      ]);
+      const stdout = await pdfPageText(pdfFile, i + 1);
       const pdfCer = characterErrorRate(stdout, page.truth.text);
       const ocrCer = characterErrorRate(processed[i]!.ocr.text, page.truth.text);
       expect(Math.abs(pdfCer - ocrCer), `page ${i + 1}`).toBeLessThanOrEqual(0.005);

@@ -13,7 +13,7 @@ import { type PageWorkerDeps, runPageJob, startPageWorker } from '../../src/work
 import { generatePage } from '../fixtures/page-generator.js';
 import { characterErrorRate } from '../fixtures/text-metrics.js';
 import { apiClient } from '../helpers/api-client.js';
-import { startTestPool } from '../helpers/ocr-pool.js';
+import { pageWorkerDepsFor, startTestPool } from '../helpers/ocr-pool.js';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 
 let stack: TestStack;
@@ -48,16 +48,7 @@ beforeAll(async () => {
   stack = await startTestStack('page-worker');
   pool = await startTestPool();
   connection = await connectRedis(stack.runtime.redisUrl, 'blocking');
-  deps = {
-    connection,
-    redisPrefix: stack.prefix,
-    packets: stack.runtime.packets,
-    store: stack.runtime.store,
-    engines: { ocr: pool, orientation: pool },
-    metrics: stack.runtime.metrics,
-    log: stack.runtime.log,
-    options: { concurrency: 2, maxPixels: 100_000_000, jpegQuality: 70 },
-  };
+  deps = pageWorkerDepsFor(stack.runtime, stack.prefix, pool, connection);
   worker = startPageWorker(deps);
 });
 afterAll(async () => {

@@ -29,7 +29,7 @@ const errors = {
 };
 
 export function packetRoutes(deps: AppDeps, auth: Auth): FastifyPluginAsyncZod {
-  const { packets, store, jobs, metrics, config } = deps;
+  const { packets, store, jobs, metrics, config, progress } = deps;
   const maxPages = config.limits.maxPagesPerPacket;
   const pageParams = z.object({ id: packetId, n: pageNumber(maxPages) });
 
@@ -124,7 +124,8 @@ export function packetRoutes(deps: AppDeps, auth: Auth): FastifyPluginAsyncZod {
         };
 
         const existing = await packets.getPage(id, n);
-        if (existing?.sha256 !== sha256 && packet.status !== 'open') {
+        const mayRescan = packet.status === 'failed' && packet.rescanPages?.includes(n);
+        if (existing?.sha256 !== sha256 && packet.status !== 'open' && !mayRescan) {
           throw conflict(
             'packet_not_open',
             `Packet is ${packet.status}; pages can change only while it is open`,
@@ -147,6 +148,14 @@ export function packetRoutes(deps: AppDeps, auth: Auth): FastifyPluginAsyncZod {
               `Packet is ${result.status}; pages can change only while it is open`,
               {
                 status: result.status,
+              },
+            );
+          case 'rescan_only':
+            throw conflict(
+              'rescan_only',
+              `Only pages ${result.pages.join(', ')} may be rescanned in this packet`,
+              {
+                pages: result.pages,
               },
             );
           case 'same':
@@ -181,6 +190,9 @@ export function packetRoutes(deps: AppDeps, auth: Auth): FastifyPluginAsyncZod {
         const outcome = await packets.deletePage(id, n);
         if (outcome === 'missing' || outcome === 'absent')
           throw notFound(outcome === 'missing' ? 'Packet' : 'Page');
+        if (outcome === 'rescan_only') {
+          throw conflict('rescan_only', 'Only the pages to rescan may change in this packet');
+        }
         if (outcome !== 'deleted') {
           throw conflict('packet_not_open', `Packet is ${outcome}; pages can change only while it is open`, {
             status: outcome,
@@ -229,6 +241,8 @@ export function packetRoutes(deps: AppDeps, auth: Auth): FastifyPluginAsyncZod {
             });
           default:
             request.log.info({ packetId: id, pages }, 'packet submitted');
+            // Pages may all be done already (they are processed while the operator scans): move on at once.
+            await progress.advance(id);
             return reply.code(202).send({ id, status: 'submitted' as const });
         }
       },
@@ -253,8 +267,8 @@ export function packetRoutes(deps: AppDeps, auth: Auth): FastifyPluginAsyncZod {
             : await packets.get(request.params.id);
         if (!packet) throw notFound('Packet');
         const pages = (await packets.listPages(packet.id)).map(({ originalKey: _key, ...page }) => page);
-        const { stationId, ...common } = packet;
-        return { ...common, pages, ...(principal.role === 'admin' ? { stationId } : {}) };
+        const { stationId, pdf, ...common } = packet;
+        return { ...common, pages, ...(principal.role === 'admin' ? { stationId, pdf } : {}) };
       },
     );
   };

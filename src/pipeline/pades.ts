@@ -1,0 +1,264 @@
+import { createHash, webcrypto } from 'node:crypto';
+import { pdflibAddPlaceholder } from '@signpdf/placeholder-pdf-lib';
+import { SignPdf } from '@signpdf/signpdf';
+import { Signer, SUBFILTER_ETSI_CADES_DETACHED } from '@signpdf/utils';
+import * as asn1js from 'asn1js';
+import type { PDFDocument } from 'pdf-lib';
+import * as pkijs from 'pkijs';
+
+/**
+ * PAdES baseline B-B (ETSI EN 319 142-1): /SubFilter /ETSI.CAdES.detached, a detached CMS SignedData over the whole
+ * file except /Contents, SHA-256, with exactly the signed attributes content-type, message-digest and ESS
+ * signing-certificate-v2 (no CMS signing-time: the time is /M in the signature dictionary).
+ * @signpdf writes the placeholder and splices the signature in; the CMS is built here with pkijs, because
+ * @signpdf/signer-p12 makes plain PKCS#7 (signing-time, no signing-certificate-v2).
+ */
+
+const OID = {
+  data: '1.2.840.113549.1.7.1',
+  signedData: '1.2.840.113549.1.7.2',
+  contentType: '1.2.840.113549.1.9.3',
+  messageDigest: '1.2.840.113549.1.9.4',
+  signingTime: '1.2.840.113549.1.9.5',
+  signingCertificateV2: '1.2.840.113549.1.9.16.2.47',
+  sha256: '2.16.840.1.101.3.4.2.1',
+  ecdsaPrefix: '1.2.840.10045.4.',
+} as const;
+
+// pkijs's types expect the DOM's Crypto; Node's webcrypto is the same API.
+const crypto = new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as never });
+
+export type SigningIdentity = {
+  privateKey: webcrypto.CryptoKey;
+  /** DER certificates, signer first, then any chain. */
+  certificates: Buffer[];
+};
+
+export type SignatureInfo = {
+  reason: string;
+  name: string;
+  location: string;
+  contactInfo: string;
+  signingTime: Date;
+};
+
+/** Room for the CMS: an RSA-4096 chain of three certificates fits. */
+const SIGNATURE_LENGTH = 16_384;
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest();
+const arrayBufferOf = (bytes: Uint8Array) =>
+  bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+
+/** Adds the signature dictionary and an invisible signature field to a document before it is saved. */
+export function addSignaturePlaceholder(pdf: PDFDocument, info: SignatureInfo): void {
+  pdflibAddPlaceholder({
+    pdfDoc: pdf,
+    reason: info.reason,
+    name: info.name,
+    location: info.location,
+    contactInfo: info.contactInfo,
+    signingTime: info.signingTime,
+    signatureLength: SIGNATURE_LENGTH,
+    subFilter: SUBFILTER_ETSI_CADES_DETACHED,
+  });
+}
+
+/** ESS SigningCertificateV2 (RFC 5035) naming the signer's certificate by its SHA-256 and issuer/serial. */
+function signingCertificateV2(certificate: pkijs.Certificate, der: Buffer): asn1js.Sequence {
+  const issuerSerial = new asn1js.Sequence({
+    value: [
+      new pkijs.GeneralNames({
+        names: [new pkijs.GeneralName({ type: 4, value: certificate.issuer })],
+      }).toSchema(),
+      certificate.serialNumber,
+    ],
+  });
+  // hashAlgorithm is omitted: SHA-256 is its DEFAULT.
+  const essCertIdV2 = new asn1js.Sequence({
+    value: [new asn1js.OctetString({ valueHex: arrayBufferOf(sha256(der)) }), issuerSerial],
+  });
+  return new asn1js.Sequence({ value: [new asn1js.Sequence({ value: [essCertIdV2] })] });
+}
+
+/** Builds the detached CAdES signature over `content` (the PDF without its /Contents value). */
+export async function cadesDetachedSignature(content: Buffer, identity: SigningIdentity): Promise<Buffer> {
+  const [signerDer, ...chain] = identity.certificates;
+  if (!signerDer) throw new Error('no signing certificate');
+  const certificate = pkijs.Certificate.fromBER(signerDer);
+  const signedData = new pkijs.SignedData({
+    version: 1,
+    encapContentInfo: new pkijs.EncapsulatedContentInfo({ eContentType: OID.data }),
+    signerInfos: [
+      new pkijs.SignerInfo({
+        version: 1,
+        sid: new pkijs.IssuerAndSerialNumber({
+          issuer: certificate.issuer,
+          serialNumber: certificate.serialNumber,
+        }),
+        signedAttrs: new pkijs.SignedAndUnsignedAttributes({
+          type: 0,
+          attributes: [
+            new pkijs.Attribute({
+              type: OID.contentType,
+              values: [new asn1js.ObjectIdentifier({ value: OID.data })],
+            }),
+            new pkijs.Attribute({
+              type: OID.messageDigest,
+              values: [new asn1js.OctetString({ valueHex: arrayBufferOf(sha256(content)) })],
+            }),
+            new pkijs.Attribute({
+              type: OID.signingCertificateV2,
+              values: [signingCertificateV2(certificate, signerDer)],
+            }),
+          ],
+        }),
+      }),
+    ],
+    certificates: [certificate, ...chain.map((der) => pkijs.Certificate.fromBER(der))],
+  });
+  await signedData.sign(identity.privateKey as never, 0, 'SHA-256', undefined, crypto);
+  const contentInfo = new pkijs.ContentInfo({
+    contentType: OID.signedData,
+    content: signedData.toSchema(true),
+  });
+  return Buffer.from(contentInfo.toSchema().toBER(false));
+}
+
+class CadesSigner extends Signer {
+  constructor(private readonly identity: SigningIdentity) {
+    super();
+  }
+  override sign(pdfWithoutContents: Buffer): Promise<Buffer> {
+    return cadesDetachedSignature(pdfWithoutContents, this.identity);
+  }
+}
+
+/** Signs a PDF saved with a placeholder: fills /ByteRange and /Contents. */
+export function signPdf(pdfWithPlaceholder: Uint8Array, identity: SigningIdentity): Promise<Buffer> {
+  return new SignPdf().sign(Buffer.from(pdfWithPlaceholder), new CadesSigner(identity));
+}
+
+/** True when the bytes are one DER object that re-encodes to exactly the same bytes. */
+function isStrictDer(bytes: Uint8Array): boolean {
+  const parsed = asn1js.fromBER(arrayBufferOf(bytes));
+  if (parsed.offset !== bytes.byteLength) return false;
+  return Buffer.from(parsed.result.toBER(false)).equals(Buffer.from(bytes));
+}
+
+export type VerificationResult =
+  | {
+      valid: true;
+      subFilter: string;
+      signerSubject: string;
+      signedAttributes: string[];
+      coversWholeFile: true;
+    }
+  | { valid: false; reason: string };
+
+const fail = (reason: string): VerificationResult => ({ valid: false, reason });
+
+/**
+ * Checks a signed PDF without external tools: the byte range covers everything but /Contents, the digest matches,
+ * the CMS signature verifies against the embedded certificate, signing-certificate-v2 names that certificate,
+ * and there is no CMS signing-time.
+ */
+export async function verifyPdfSignature(pdf: Buffer): Promise<VerificationResult> {
+  const text = pdf.toString('latin1');
+  const rangeMatch = [...text.matchAll(/\/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]/g)].at(-1);
+  if (!rangeMatch) return fail('no /ByteRange');
+  const [a, b, c, d] = rangeMatch.slice(1).map(Number) as [number, number, number, number];
+  if (a !== 0 || c + d !== pdf.length || b >= c) return fail('the byte range does not cover the whole file');
+  const gap = text.slice(b, c);
+  if (!/^<[0-9a-fA-F]+>$/.test(gap)) return fail('the byte range gap is not exactly the /Contents value');
+  const subFilter = text.match(/\/SubFilter\s*\/([A-Za-z0-9.]+)/)?.[1] ?? '';
+  if (subFilter !== SUBFILTER_ETSI_CADES_DETACHED) return fail(`/SubFilter is ${subFilter || 'missing'}`);
+  if (!/\/M\s*\(D:\d{14}/.test(text)) return fail('no signing time /M in the signature dictionary');
+
+  const signed = Buffer.concat([pdf.subarray(a, a + b), pdf.subarray(c, c + d)]);
+  const contents = Buffer.from(gap.slice(1, -1), 'hex');
+  let signedData: pkijs.SignedData;
+  let der: Buffer;
+  try {
+    const parsed = asn1js.fromBER(arrayBufferOf(contents));
+    if (parsed.offset === -1) throw new Error(parsed.result.error);
+    der = contents.subarray(0, parsed.offset);
+    signedData = new pkijs.SignedData({ schema: new pkijs.ContentInfo({ schema: parsed.result }).content });
+  } catch (error) {
+    return fail(`the signature is not a CMS SignedData: ${(error as Error).message}`);
+  }
+  // The signature protects the signed attributes, not the whole container: hold the unsigned parts to exactly what
+  // a B-B signer writes, so that no byte of the file can change unnoticed.
+  if (contents.subarray(der.length).some((byte) => byte !== 0))
+    return fail('non-zero bytes after the CMS in /Contents');
+  const reEncoded = Buffer.from(
+    new pkijs.ContentInfo({ contentType: OID.signedData, content: signedData.toSchema(true) })
+      .toSchema()
+      .toBER(false),
+  );
+  if (!reEncoded.equals(der)) return fail('the CMS is not in canonical DER');
+  const signerInfo = signedData.signerInfos[0];
+  const attributes = signerInfo?.signedAttrs?.attributes ?? [];
+  const types = attributes.map((attribute) => attribute.type);
+  if (types.includes(OID.signingTime)) return fail('the CMS carries a signing-time attribute');
+  for (const required of [OID.contentType, OID.messageDigest, OID.signingCertificateV2]) {
+    if (!types.includes(required)) return fail(`the signed attribute ${required} is missing`);
+  }
+  const contentTypeAttribute = attributes.find((attribute) => attribute.type === OID.contentType)!;
+  const signedContentType = (contentTypeAttribute.values[0] as asn1js.ObjectIdentifier).valueBlock.toString();
+  if (signedData.encapContentInfo.eContentType !== OID.data || signedContentType !== OID.data) {
+    return fail('the content type is not id-data in both the CMS and its signed attribute');
+  }
+  const digestAlgorithms = signedData.digestAlgorithms.map((algorithm) => algorithm.algorithmId);
+  if (digestAlgorithms.join() !== OID.sha256 || signerInfo?.digestAlgorithm.algorithmId !== OID.sha256) {
+    return fail('the digest algorithm is not SHA-256 throughout');
+  }
+  if (signedData.version !== 1 || signerInfo.version !== 1 || signedData.signerInfos.length !== 1) {
+    return fail('unexpected CMS or signer version, or more than one signer');
+  }
+  const digestParamsOk = [...signedData.digestAlgorithms, signerInfo.digestAlgorithm].every(
+    (algorithm) =>
+      algorithm.algorithmParams === undefined || algorithm.algorithmParams instanceof asn1js.Null,
+  );
+  if (!digestParamsOk) return fail('SHA-256 parameters must be absent or NULL');
+  if (
+    signerInfo.signatureAlgorithm.algorithmId.startsWith(OID.ecdsaPrefix) &&
+    !isStrictDer(signerInfo.signature.valueBlock.valueHexView)
+  ) {
+    return fail('the ECDSA signature value is not strict DER');
+  }
+
+  const result = await signedData
+    .verify({ signer: 0, data: arrayBufferOf(signed), checkChain: false, extendedMode: true }, crypto)
+    .catch((error: unknown) => ({
+      signatureVerified: false,
+      signerCertificate: null,
+      message: String(error),
+    }));
+  if (!result.signatureVerified || !result.signerCertificate) {
+    return fail(`the CMS signature does not verify: ${'message' in result ? result.message : ''}`);
+  }
+
+  const signerDer = Buffer.from(result.signerCertificate.toSchema().toBER(false));
+  // The signer identifier is not signed; it must name the certificate byte for byte, not merely match it by value.
+  const sid = signerInfo.sid as pkijs.IssuerAndSerialNumber;
+  const sameIssuer = Buffer.from(sid.issuer.valueBeforeDecode).equals(
+    Buffer.from(result.signerCertificate.issuer.valueBeforeDecode),
+  );
+  if (!sameIssuer) return fail('the signer identifier does not name the certificate exactly');
+  const essAttribute = attributes.find((attribute) => attribute.type === OID.signingCertificateV2)!;
+  const essCertId = (essAttribute.values[0] as asn1js.Sequence).valueBlock.value[0] as asn1js.Sequence;
+  const firstId = essCertId.valueBlock.value[0] as asn1js.Sequence;
+  const certHash = Buffer.from((firstId.valueBlock.value[0] as asn1js.OctetString).valueBlock.valueHexView);
+  if (!certHash.equals(sha256(signerDer)))
+    return fail('signing-certificate-v2 does not name the signing certificate');
+
+  return {
+    valid: true,
+    subFilter,
+    signerSubject: result.signerCertificate.subject.typesAndValues
+      .map((tv) => `${tv.type}=${tv.value.valueBlock.value}`)
+      .join(', '),
+    signedAttributes: types,
+    coversWholeFile: true,
+  };
+}

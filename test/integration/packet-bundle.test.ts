@@ -1,0 +1,280 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/infra/logger.js';
+import { connectRedis } from '../../src/infra/redis.js';
+import { loadSigningIdentity } from '../../src/infra/signing-identity.js';
+import type { TesseractPool } from '../../src/ocr/tesseract-pool.js';
+import type { OcrResult } from '../../src/pipeline/ocr.js';
+import { verifyPdfSignature } from '../../src/pipeline/pades.js';
+import { type BundleDeps, runBundleJob, startBundleWorker } from '../../src/workers/bundle-worker.js';
+import { pagesDigestOf } from '../../src/workers/packet-progress.js';
+import { startPageWorker } from '../../src/workers/page-worker.js';
+import { PDF_FONT_FILE } from '../../src/workers/start-worker-role.js';
+import { generatePage } from '../fixtures/page-generator.js';
+import { characterErrorRate } from '../fixtures/text-metrics.js';
+import { apiClient } from '../helpers/api-client.js';
+import { pageWorkerDepsFor, SAMPLES_DIR, startTestPool } from '../helpers/ocr-pool.js';
+import { pdfPageText } from '../helpers/pdf-tools.js';
+import { startTestStack, TEST_ADMIN_TOKEN, type TestStack } from '../helpers/stack.js';
+
+const run = promisify(execFile);
+let stack: TestStack;
+let pool: TesseractPool;
+let connection: Redis;
+let workers: Worker[];
+let bundleDeps: BundleDeps;
+let dir: string;
+const api = apiClient(() => stack.app);
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+async function waitForStatus(packetId: string, statuses: string[], timeoutMs = 90_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const packet = (await api.getPacket(TEST_ADMIN_TOKEN, packetId)).json();
+    if (statuses.includes(packet.status)) return packet;
+    if (Date.now() > deadline) throw new Error(`packet stayed ${packet.status}`);
+    await sleep(250);
+  }
+}
+
+/** Where /Contents sits: the end of the first signed range and the start of the second. */
+function byteRangeGap(pdf: Buffer): [number, number] {
+  const match = [...pdf.toString('latin1').matchAll(/\/ByteRange\s*\[\s*0\s+(\d+)\s+(\d+)/g)].at(-1)!;
+  return [Number(match[1]), Number(match[2])];
+}
+
+const hasCommand = async (command: string) =>
+  run('which', [command]).then(
+    () => true,
+    () => false,
+  );
+
+beforeAll(async () => {
+  stack = await startTestStack('bundle');
+  dir = await mkdtemp(path.join(os.tmpdir(), 'scan-test-bundle-'));
+  pool = await startTestPool();
+  connection = await connectRedis(stack.runtime.redisUrl, 'blocking');
+  const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  bundleDeps = {
+    packets: stack.runtime.packets,
+    store: stack.runtime.store,
+    identity: await loadSigningIdentity({ kind: 'generated', dataDir: dir, office: 'Test office' }, log),
+    font: await readFile(PDF_FONT_FILE),
+    office: { name: 'Test office', location: 'Kyiv' },
+    metrics: stack.runtime.metrics,
+    log,
+  };
+  workers = [
+    startPageWorker(pageWorkerDepsFor(stack.runtime, stack.prefix, pool, connection, log)),
+    startBundleWorker({ ...bundleDeps, connection, redisPrefix: stack.prefix }),
+  ];
+});
+afterAll(async () => {
+  await Promise.all(workers?.map((worker) => worker.close()) ?? []);
+  await connection?.quit();
+  await pool?.close();
+  await stack?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('a submitted packet of the three shared samples', () => {
+  type Truth = { file: string; text: string };
+  let truths: Truth[];
+  let packetId: string;
+  let pdf: Buffer;
+  let pdfFile: string;
+
+  beforeAll(async () => {
+    truths = JSON.parse(await readFile(new URL('truth.json', SAMPLES_DIR), 'utf8'));
+    const station = await api.createStation();
+    packetId = (await api.createPacket(station.token, { ticket: 'А-017', service: 'land' })).id;
+    for (const [i, truth] of truths.entries()) {
+      const bytes = await readFile(new URL(truth.file, SAMPLES_DIR));
+      expect((await api.uploadPage(station.token, packetId, i + 1, bytes, 'image/jpeg')).statusCode).toBe(
+        201,
+      );
+    }
+    expect((await api.submit(station.token, packetId, truths.length)).statusCode).toBe(202);
+    const packet = await waitForStatus(packetId, ['ready', 'failed']);
+    expect(packet.status).toBe('ready');
+    pdf = await stack.runtime.store.get(packet.pdf.key);
+    pdfFile = path.join(dir, 'packet.pdf');
+    await writeFile(pdfFile, pdf);
+  });
+
+  it('reaches ready with the PDF’s key, SHA-256 and size recorded for the admin only', async () => {
+    const asAdmin = (await api.getPacket(TEST_ADMIN_TOKEN, packetId)).json();
+    expect(asAdmin.pdf).toEqual({
+      key: `packets/${packetId}/packet.pdf`,
+      sha256: sha256(pdf),
+      bytes: pdf.length,
+      pages: 3,
+    });
+    expect(asAdmin.readyAt).toBeDefined();
+    console.log(`packet PDF: ${pdf.length} bytes, ${Math.round(pdf.length / 3)} bytes per page`);
+  });
+
+  it('carries a PAdES B-B signature that our verifier accepts', async () => {
+    const result = await verifyPdfSignature(pdf);
+    expect(result).toMatchObject({ valid: true, subFilter: 'ETSI.CAdES.detached', coversWholeFile: true });
+    expect(result.valid && result.signedAttributes).toEqual([
+      '1.2.840.113549.1.9.3',
+      '1.2.840.113549.1.9.4',
+      '1.2.840.113549.1.9.16.2.47',
+    ]);
+  });
+
+  it('fails verification when any byte changes: in either signed range or in the signature itself', async () => {
+    const [b, c] = byteRangeGap(pdf);
+    const derHexChars =
+      Buffer.from(pdf.toString('latin1', b + 1, c - 1), 'hex').findLastIndex((byte) => byte !== 0) * 2 + 2;
+    const positions = [
+      // Spread over the whole file: page images, text layer, manifest, signature dictionary, trailer.
+      ...Array.from({ length: 300 }, (_, i) => Math.floor((i * (pdf.length - 1)) / 299)),
+      // Every fifth hex digit of the CMS itself.
+      ...Array.from({ length: Math.floor(derHexChars / 5) }, (_, i) => b + 1 + i * 5),
+    ];
+    for (const position of positions) {
+      const tampered = Buffer.from(pdf);
+      tampered[position] = tampered[position]! ^ 0x01;
+      expect((await verifyPdfSignature(tampered)).valid, `byte ${position}`).toBe(false);
+    }
+    expect(positions.length).toBeGreaterThan(600);
+  });
+
+  it('is valid and covers the whole document for pdfsig (poppler)', async () => {
+    if (!(await hasCommand('pdfsig'))) return expect.fail('pdfsig missing: .ci/run installs poppler-utils');
+    const { stdout } = await run('pdfsig', [pdfFile]).catch((error: { stdout: string }) => ({
+      stdout: error.stdout,
+    }));
+    console.log(stdout);
+    expect(stdout).toContain('Signature is Valid.');
+    expect(stdout).toContain('Total document signed');
+    expect(stdout).toContain('ETSI.CAdES.detached');
+  });
+
+  it('shows signing-certificate-v2 and no signing-time to openssl cms', async () => {
+    if (!(await hasCommand('openssl'))) return;
+    const text = pdf.toString('latin1');
+    const [b, c] = byteRangeGap(pdf);
+    const padded = Buffer.from(text.slice(b + 1, c - 1), 'hex');
+    // /Contents is zero-padded to the placeholder size; cut it to the DER object's own length.
+    const lengthBytes = padded[1]! & 0x80 ? padded[1]! & 0x7f : 0;
+    const length = lengthBytes ? padded.readUIntBE(2, lengthBytes) : padded[1]!;
+    const signatureFile = path.join(dir, 'signature.der');
+    await writeFile(signatureFile, padded.subarray(0, 2 + lengthBytes + length));
+    const { stdout } = await run('openssl', [
+      'cms',
+      '-inform',
+      'DER',
+      '-in',
+      signatureFile,
+      '-cmsout',
+      '-print',
+    ]);
+    expect(stdout).toMatch(/signingCertificateV2/);
+    expect(stdout).not.toMatch(/signingTime/);
+    expect(stdout).toMatch(/messageDigest/);
+  });
+
+  it('has a text layer that pdftotext reads within 0.5 points of the OCR’s own CER', async () => {
+    const pages = (await api.getPacket(TEST_ADMIN_TOKEN, packetId)).json().pages;
+    for (const [i, truth] of truths.entries()) {
+      const stdout = await pdfPageText(pdfFile, i + 1);
+      const record = await stack.runtime.packets.getPage(packetId, i + 1);
+      const ocr = JSON.parse(
+        (await stack.runtime.store.get(record!.processing!.ocrKey)).toString(),
+      ) as OcrResult;
+      const pdfCer = characterErrorRate(stdout, truth.text);
+      const ocrCer = characterErrorRate(ocr.text, truth.text);
+      console.log(
+        `${truth.file}: OCR CER ${(ocrCer * 100).toFixed(2)}%, pdftotext CER ${(pdfCer * 100).toFixed(2)}%`,
+      );
+      expect(Math.abs(pdfCer - ocrCer)).toBeLessThanOrEqual(0.005);
+      expect(pages[i].status).toBe('done');
+    }
+  });
+
+  it('embeds a manifest with the SHA-256 of every original and processed page', async () => {
+    await run('pdfdetach', ['-saveall', '-o', dir, pdfFile]);
+    const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8'));
+    expect(manifest).toMatchObject({ packetId, ticket: 'А-017', service: 'land' });
+    for (const [i, truth] of truths.entries()) {
+      const original = await readFile(new URL(truth.file, SAMPLES_DIR));
+      expect(manifest.pages[i].original.sha256).toBe(sha256(original));
+      const record = await stack.runtime.packets.getPage(packetId, i + 1);
+      expect(manifest.pages[i].processed.sha256).toBe(record!.processing!.processedSha256);
+    }
+  });
+
+  it('does nothing when the bundle job runs again for a packet already ready', async () => {
+    const pages = await stack.runtime.packets.listPages(packetId);
+    expect(await runBundleJob(bundleDeps, { packetId, pagesDigest: pagesDigestOf(pages) })).toBe('skipped');
+    const packet = (await api.getPacket(TEST_ADMIN_TOKEN, packetId)).json();
+    expect(packet.pdf.sha256).toBe(sha256(pdf));
+  });
+});
+
+describe('a packet with a page that cannot be read', () => {
+  it('fails naming the page; the station rescans only that page, resubmits, and the packet becomes ready', async () => {
+    const station = await api.createStation();
+    const packetId = (await api.createPacket(station.token)).id;
+    const good = await generatePage({ dpi: 200, paragraphs: { from: 2, count: 2 } });
+    const white = await sharp({ create: { width: 800, height: 1100, channels: 3, background: '#fff' } })
+      .jpeg()
+      .toBuffer();
+    const broken = Buffer.concat([
+      white.subarray(0, Math.floor(white.length / 2)),
+      Buffer.from([0xff, 0xd9]),
+    ]);
+    await api.uploadPage(station.token, packetId, 1, good.bytes, 'image/jpeg');
+    await api.uploadPage(station.token, packetId, 2, broken, 'image/jpeg');
+    expect((await api.submit(station.token, packetId, 2)).statusCode).toBe(202);
+
+    const failed = await waitForStatus(packetId, ['failed', 'ready']);
+    expect(failed.status).toBe('failed');
+    expect(failed.rescanPages).toEqual([2]);
+    expect(failed.failure).toMatch(/page 2: .*rescan page 2/);
+    const stationView = (await api.getPacket(station.token, packetId)).json();
+    expect(stationView.failure).toBe(failed.failure);
+
+    const otherPage = await api.uploadPage(
+      station.token,
+      packetId,
+      1,
+      (await generatePage({ dpi: 200 })).bytes,
+      'image/jpeg',
+    );
+    expect(otherPage.statusCode).toBe(409);
+    const rescan = await generatePage({ dpi: 200, paragraphs: { from: 7, count: 2 } });
+    expect((await api.uploadPage(station.token, packetId, 2, rescan.bytes, 'image/jpeg')).statusCode).toBe(
+      201,
+    );
+    expect((await api.getPacket(station.token, packetId)).json().status).toBe('open');
+    const stillOther = await api.uploadPage(
+      station.token,
+      packetId,
+      1,
+      (await generatePage({ dpi: 200 })).bytes,
+      'image/jpeg',
+    );
+    expect(stillOther.statusCode).toBe(409);
+    expect(stillOther.json().error.code).toBe('rescan_only');
+
+    expect((await api.submit(station.token, packetId, 2)).statusCode).toBe(202);
+    const ready = await waitForStatus(packetId, ['ready', 'failed']);
+    expect(ready.status).toBe('ready');
+    expect(ready.failure).toBeUndefined();
+    const pdf = await stack.runtime.store.get(ready.pdf.key);
+    expect((await verifyPdfSignature(pdf)).valid).toBe(true);
+  });
+});
