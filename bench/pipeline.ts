@@ -12,8 +12,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { createLogger } from '../src/infra/logger.js';
+import { loadSigningIdentity } from '../src/infra/signing-identity.js';
 import { TesseractPool } from '../src/ocr/tesseract-pool.js';
+import { buildPacketPdf } from '../src/pipeline/packet-pdf.js';
+import { signPdf } from '../src/pipeline/pades.js';
 import { type ProcessedPage, processPage } from '../src/pipeline/process-page.js';
+import { PDF_FONT_FILE } from '../src/workers/start-worker-role.js';
 import { type GeneratedPage, generatePage, type PageSpec } from '../test/fixtures/page-generator.js';
 import { characterErrorRate, wordAccuracy } from '../test/fixtures/text-metrics.js';
 
@@ -155,6 +159,54 @@ async function ocrmypdf(dir: string, truths: GeneratedPage[]) {
   };
 }
 
+const PAGES_PER_PACKET = 4;
+
+/** Builds and signs packets of PAGES_PER_PACKET processed pages, as the bundle job does (without S3). */
+async function bundlePackets(processed: ProcessedPage[], dir: string) {
+  const identity = await loadSigningIdentity(
+    { kind: 'generated', dataDir: dir, office: 'Bench office' },
+    createLogger('silent'),
+  );
+  const font = await readFile(PDF_FONT_FILE);
+  const timings: number[] = [];
+  let bytes = 0;
+  for (let start = 0; start < processed.length; start += PAGES_PER_PACKET) {
+    const pages = processed.slice(start, start + PAGES_PER_PACKET);
+    const started = performance.now();
+    const unsigned = await buildPacketPdf({
+      title: 'bench',
+      subject: 'bench',
+      producer: 'Scan office',
+      createdAt: new Date(),
+      manifest: { pages: pages.length },
+      font,
+      pages: pages.map((page) => ({
+        jpeg: page.image,
+        dpi: page.summary.dpi,
+        width: page.summary.width,
+        height: page.summary.height,
+        lines: page.ocr.lines,
+      })),
+      signature: {
+        reason: 'bench',
+        name: 'Bench office',
+        location: 'here',
+        contactInfo: 'bench',
+        signingTime: new Date(),
+      },
+    });
+    const signed = await signPdf(unsigned, identity);
+    timings.push(performance.now() - started);
+    bytes += signed.length;
+  }
+  return {
+    packets: timings.length,
+    pagesPerPacket: PAGES_PER_PACKET,
+    msPerPacket: { median: Math.round(percentile(timings, 50)), p95: Math.round(percentile(timings, 95)) },
+    pdfBytesPerPage: Math.round(bytes / processed.length),
+  };
+}
+
 async function main() {
   const seed = Number(args.seed);
   const generated = await Promise.all(
@@ -192,6 +244,7 @@ async function main() {
   const totalMs = processed.map((p) => Object.values(p.summary.ms).reduce((a, b) => a + b, 0));
 
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-pipeline-'));
+  const bundle = await bundlePackets(processed, dir);
   const native = await nativeTesseract(dir, processed, generated);
   const ocrMyPdf = await ocrmypdf(dir, generated);
   await rm(dir, { recursive: true, force: true });
@@ -229,6 +282,7 @@ async function main() {
       peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
       rssPerOcrWorkerMb: Math.round(rssBefore / 1024 / 1024 / (concurrency + 1)),
     },
+    bundleAndSign: bundle,
     nativeTesseractOcrOnly: native,
     ocrmypdf: ocrMyPdf,
     ratios: {
@@ -237,6 +291,9 @@ async function main() {
         : null,
       pipelineSpeedOverOcrmypdf: ocrMyPdf.available
         ? round(pipelinePagesPerMinute / ocrMyPdf.pagesPerMinute, 2)
+        : null,
+      pdfBytesPerPageOverOcrmypdf: ocrMyPdf.available
+        ? round(bundle.pdfBytesPerPage / ocrMyPdf.meanPdfBytesPerPage, 2)
         : null,
     },
   };
