@@ -62,6 +62,10 @@ const envSchema = z.object({
   SIGNING_P12_PASSWORD: z.string().optional(),
   SIGNING_KEY_FILE: z.string().min(1).optional(),
   SIGNING_CERT_FILE: z.string().min(1).optional(),
+
+  DISPATCH_MIN_POOL: z.coerce.number().int().min(1).max(100).default(1),
+  DISPATCH_WINDOW: z.coerce.number().int().min(1).max(100).default(3),
+  DISPATCH_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
 });
 
 export type Config = {
@@ -105,6 +109,7 @@ export type Config = {
   metricsPort: number;
   office: { name: string; location: string };
   signing: SigningSource;
+  dispatch: { minPool: number; window: number; sweepSeconds: number };
   cpuCount: number;
 };
 
@@ -179,6 +184,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     metricsPort: e.METRICS_PORT,
     office: { name: e.OFFICE_NAME, location: e.OFFICE_LOCATION },
+    dispatch: {
+      minPool: e.DISPATCH_MIN_POOL,
+      window: e.DISPATCH_WINDOW,
+      sweepSeconds: e.DISPATCH_SWEEP_SECONDS,
+    },
     signing: e.SIGNING_P12
       ? { kind: 'p12', file: e.SIGNING_P12, password: e.SIGNING_P12_PASSWORD ?? '' }
       : e.SIGNING_KEY_FILE && e.SIGNING_CERT_FILE

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { buildApp } from './api/app.js';
 import { startMetricsServer } from './api/metrics-server.js';
 import { ConfigError, loadConfig, ROLES, type Role } from './config.js';
+import { startDispatcherRole } from './dispatch/start-dispatcher-role.js';
 import { createLogger } from './infra/logger.js';
 import { appDepsOf, createRuntime, type Runtime, StartupError } from './runtime.js';
 import { startWorkerRole } from './workers/start-worker-role.js';
@@ -70,8 +71,7 @@ async function main(): Promise<void> {
   }
 
   if (role === 'worker' || role === 'all') await startWorkerRole(runtime);
-  if (role === 'dispatcher')
-    log.warn('the dispatcher is not implemented yet; this process only serves /metrics');
+  if (role === 'dispatcher' || role === 'all') await startDispatcherRole(runtime);
   let baseUrl: string | undefined;
   if (role === 'api' || role === 'all') baseUrl = await startApi(runtime);
   else {

@@ -8,6 +8,7 @@ import type { Logger } from './infra/logger.js';
 import { createMetrics, type Metrics, observeQueueDepth } from './infra/metrics.js';
 import { connectRedis, redactUrl, redisAnswers, spawnRedisServer } from './infra/redis.js';
 import { ShutdownRegistry } from './infra/shutdown.js';
+import { AssignmentRepository } from './repositories/assignment-repository.js';
 import { PacketRepository } from './repositories/packet-repository.js';
 import { PrincipalRepository } from './repositories/principal-repository.js';
 import { redisKeys } from './repositories/redis-keys.js';
@@ -29,6 +30,7 @@ export type Runtime = {
   principals: PrincipalRepository;
   jobs: BullJobQueue;
   progress: PacketProgress;
+  assignments: AssignmentRepository;
   metrics: Metrics;
   adminToken: { token: string; source: 'env' | 'file' | 'generated' };
   /** How a person reaches what we started, for the start-up banner. */
@@ -135,6 +137,7 @@ export async function createRuntime(config: Config, log: Logger): Promise<Runtim
       principals: new PrincipalRepository(redis, keys),
       jobs,
       progress: new PacketProgress(packets, jobs, log.child({ component: 'packet-progress' })),
+      assignments: new AssignmentRepository(redis, keys),
       metrics,
       adminToken,
       endpoints: { redis: redisTarget.description, s3: s3Description },
@@ -156,6 +159,7 @@ export function appDepsOf(runtime: Runtime): AppDeps {
     principals: runtime.principals,
     jobs: runtime.jobs,
     progress: runtime.progress,
+    assignments: runtime.assignments,
     queues: [...runtime.jobs.queues.values()],
     metrics: runtime.metrics,
     adminToken: runtime.adminToken.token,

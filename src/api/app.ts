@@ -68,7 +68,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(publicRoutes(deps));
   await app.register(packetRoutes(deps, auth));
   await app.register(adminRoutes(deps, auth));
-  await app.register(registrarRoutes(auth));
+  await app.register(registrarRoutes(deps, auth));
 
   await app.register(async (dashboard) => {
     dashboard.addHook('onRequest', dashboardGuard(deps.adminToken));

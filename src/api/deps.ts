@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Logger } from '../infra/logger.js';
 import type { Metrics } from '../infra/metrics.js';
+import type { AssignmentRepository } from '../repositories/assignment-repository.js';
 import type { PacketRepository } from '../repositories/packet-repository.js';
 import type { PrincipalRepository } from '../repositories/principal-repository.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -19,6 +20,7 @@ export type AppDeps = {
   principals: PrincipalRepository;
   jobs: JobQueue;
   progress: PacketProgress;
+  assignments: AssignmentRepository;
   /** Shown on the admin queue dashboard. */
   queues: Queue[];
   metrics: Metrics;

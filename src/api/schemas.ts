@@ -100,6 +100,10 @@ export const packetView = z.object({
   /** Admin view only. */
   stationId: z.string().optional(),
   pdf: z.object({ key: z.string(), sha256: z.string(), bytes: z.number(), pages: z.number() }).optional(),
+  registrarId: z.string().optional(),
+  assignedAt: z.string().optional(),
+  outcome: z.enum(['approved', 'rejected']).optional(),
+  decidedAt: z.string().optional(),
 });
 
 export const trackingParams = z.object({ trackingCode: z.string().min(8).max(32) });

@@ -7,7 +7,7 @@ export type Principal =
 
 export type Station = { id: string; name: string; createdAt: string };
 
-export const REGISTRAR_STATUSES = ['free', 'busy', 'away'] as const;
+export const REGISTRAR_STATUSES = ['free', 'busy', 'away', 'removed'] as const;
 export type RegistrarStatus = (typeof REGISTRAR_STATUSES)[number];
 export type Registrar = {
   id: string;
@@ -72,6 +72,14 @@ export type Packet = {
   /** Set when the signed PDF is stored (#4). */
   readyAt?: string;
   pdf?: PacketPdf;
+  /** Set by the dispatcher's draw (#5); never shown to stations or the public. */
+  registrarId?: string;
+  assignedAt?: string;
+  /** Protocol sequence number of the draw that assigned the packet. */
+  drawSeq?: number;
+  outcome?: 'approved' | 'rejected';
+  note?: string;
+  decidedAt?: string;
 };
 
 export type PacketPdf = { key: string; sha256: string; bytes: number; pages: number };

@@ -50,6 +50,39 @@ export function createMetrics() {
       buckets: [50_000, 100_000, 200_000, 300_000, 500_000, 750_000, 1_000_000, 2_000_000],
       registers: [registry],
     }),
+    draws: new Counter({
+      name: 'dispatch_draws_total',
+      help: 'Registrar draws by reason (ready, registrar_free, recusal, away)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    lostRaces: new Counter({
+      name: 'dispatch_lost_races_total',
+      help: 'Draws that lost a compare-and-set race and were drawn again',
+      registers: [registry],
+    }),
+    waitingPackets: new Gauge({
+      name: 'dispatch_waiting_packets',
+      help: 'Ready packets not yet assigned',
+      registers: [registry],
+    }),
+    starvedPackets: new Gauge({
+      name: 'dispatch_starved_packets',
+      help: 'Ready packets waiting because fewer than DISPATCH_MIN_POOL eligible registrars are free',
+      registers: [registry],
+    }),
+    poolSize: new Histogram({
+      name: 'dispatch_pool_size',
+      help: 'Eligible registrars per draw',
+      buckets: [1, 2, 3, 5, 8, 13, 21],
+      registers: [registry],
+    }),
+    readyToAssigned: new Histogram({
+      name: 'dispatch_ready_to_assigned_seconds',
+      help: 'Time from packet ready to assignment',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 3, 10, 60, 600, 3600],
+      registers: [registry],
+    }),
     queueDepth: new Gauge({
       name: 'queue_jobs',
       help: 'Jobs per queue and state, read at scrape time',

@@ -118,6 +118,11 @@ function parsePacket(row: Record<string, string>): Packet | undefined {
     ...(row.rescanPages ? { rescanPages: row.rescanPages.split(',').map(Number) } : {}),
     ...(row.readyAt ? { readyAt: row.readyAt } : {}),
     ...(row.pdf ? { pdf: JSON.parse(row.pdf) as PacketPdf } : {}),
+    ...(row.registrarId
+      ? { registrarId: row.registrarId, assignedAt: row.assignedAt!, drawSeq: Number(row.drawSeq) }
+      : {}),
+    ...(row.outcome ? { outcome: row.outcome as 'approved' | 'rejected', decidedAt: row.decidedAt! } : {}),
+    ...(row.note ? { note: row.note } : {}),
   };
 }
 

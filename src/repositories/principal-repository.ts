@@ -3,6 +3,14 @@ import { hashToken, newId, newToken } from '../domain/ids.js';
 import type { Principal, Registrar, RegistrarStatus, Station } from '../domain/types.js';
 import type { RedisKeys } from './redis-keys.js';
 
+const registrarOf = (row: Record<string, string>): Registrar => ({
+  id: row.id!,
+  name: row.name!,
+  services: JSON.parse(row.services ?? '[]') as string[],
+  status: row.status as RegistrarStatus,
+  createdAt: row.createdAt!,
+});
+
 /** Stations and registrars, and the hashed tokens that identify them. Tokens themselves are never stored. */
 export class PrincipalRepository {
   constructor(
@@ -40,7 +48,11 @@ export class PrincipalRepository {
     const token = newToken('registrar');
     await this.redis
       .multi()
-      .hset(this.keys.registrar(registrar.id), { ...registrar, services: JSON.stringify(services) })
+      .hset(this.keys.registrar(registrar.id), {
+        ...registrar,
+        services: JSON.stringify(services),
+        tokenHash: hashToken(token),
+      })
       .set(this.keys.tokenOwner(hashToken(token)), `registrar:${registrar.id}`)
       .zadd(this.keys.registrars, Date.now(), registrar.id)
       .exec();
@@ -50,13 +62,30 @@ export class PrincipalRepository {
   async listRegistrars(): Promise<Registrar[]> {
     const ids = await this.redis.zrange(this.keys.registrars, 0, -1);
     const rows = await Promise.all(ids.map((id) => this.redis.hgetall(this.keys.registrar(id))));
-    return rows.map((row) => ({
-      id: row.id!,
-      name: row.name!,
-      services: JSON.parse(row.services ?? '[]') as string[],
-      status: row.status as RegistrarStatus,
-      createdAt: row.createdAt!,
-    }));
+    return rows.filter((row) => row.id).map(registrarOf);
+  }
+
+  async getRegistrar(
+    id: string,
+  ): Promise<(Registrar & { packetId?: string; awayAfter: boolean }) | undefined> {
+    const row = await this.redis.hgetall(this.keys.registrar(id));
+    if (!row.id) return undefined;
+    return {
+      ...registrarOf(row),
+      ...(row.packetId ? { packetId: row.packetId } : {}),
+      awayAfter: row.awayAfter === '1',
+    };
+  }
+
+  /** Revokes a registrar's token and marks him removed; his record stays for the protocol's sake. */
+  async markRegistrarRemoved(id: string): Promise<void> {
+    const tokenHash = await this.redis.hget(this.keys.registrar(id), 'tokenHash');
+    const transaction = this.redis
+      .multi()
+      .hset(this.keys.registrar(id), 'status', 'removed')
+      .hdel(this.keys.registrar(id), 'awayAfter');
+    if (tokenHash) transaction.del(this.keys.tokenOwner(tokenHash));
+    await transaction.exec();
   }
 
   /** Looks a token up by its hash, so the lookup never compares secrets byte by byte. */

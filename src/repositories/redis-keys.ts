@@ -10,6 +10,14 @@ export function redisKeys(prefix: string) {
     packetPages: (id: string) => `${prefix}:packet:${id}:pages`,
     packets: `${prefix}:packets`,
     trackingCode: (code: string) => `${prefix}:track:${code}`,
+    /** Ready packets waiting for a registrar, scored by the time they became ready. */
+    readyQueue: `${prefix}:dispatch:ready`,
+    packetExclusions: (id: string) => `${prefix}:packet:${id}:excluded`,
+    ticketDeciders: (ticket: string) => `${prefix}:ticket:${ticket}:deciders`,
+    dispatchWake: `${prefix}:dispatch:wake`,
+    protocol: `${prefix}:protocol`,
+    protocolHead: `${prefix}:protocol:head`,
+    protocolMirrored: `${prefix}:protocol:mirrored`,
   };
 }
 export type RedisKeys = ReturnType<typeof redisKeys>;

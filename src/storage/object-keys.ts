@@ -12,3 +12,6 @@ export const processedPageKey = (packetId: string, n: number, sha256: string) =>
 export const packetPdfKey = (packetId: string) => `packets/${packetId}/packet.pdf`;
 export const ocrResultKey = (packetId: string, n: number, sha256: string) =>
   `packets/${packetId}/pages/${n}/ocr-${sha256}.json`;
+
+/** The S3 mirror of the assignment protocol: one object per entry, zero-padded so keys sort by sequence. */
+export const protocolEntryKey = (seq: number) => `protocol/${String(seq).padStart(10, '0')}.json`;

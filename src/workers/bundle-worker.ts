@@ -7,6 +7,7 @@ import type { Metrics } from '../infra/metrics.js';
 import type { OcrResult } from '../pipeline/ocr.js';
 import { buildPacketPdf } from '../pipeline/packet-pdf.js';
 import { type SigningIdentity, signPdf, verifyPdfSignature } from '../pipeline/pades.js';
+import type { AssignmentRepository } from '../repositories/assignment-repository.js';
 import type { PacketRepository } from '../repositories/packet-repository.js';
 import { packetPdfKey } from '../storage/object-keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -18,6 +19,7 @@ export const PDF_PRODUCER = 'Scan office';
 
 export type BundleDeps = {
   packets: PacketRepository;
+  assignments: AssignmentRepository;
   store: ObjectStore;
   identity: SigningIdentity;
   font: Uint8Array;
@@ -116,9 +118,11 @@ export async function runBundleJob(
   const key = packetPdfKey(packet.id);
   await store.put(key, pdf, 'application/pdf');
   const sha256 = createHash('sha256').update(pdf).digest('hex');
-  const outcome = await packets.transition(packet.id, 'ready', {
-    readyAt: readyAt.toISOString(),
-    pdf: { key, sha256, bytes: pdf.length, pages: pages.length },
+  const outcome = await deps.assignments.markReady(packet.id, readyAt, {
+    key,
+    sha256,
+    bytes: pdf.length,
+    pages: pages.length,
   });
   if (outcome !== 'ok') {
     log.warn({ status: outcome }, 'packet changed while bundling; PDF stored but status left alone');

@@ -48,6 +48,7 @@ export async function startWorkerRole(runtime: Runtime): Promise<void> {
     connection,
     redisPrefix: config.redis.prefix,
     packets: runtime.packets,
+    assignments: runtime.assignments,
     store: runtime.store,
     identity: await loadSigningIdentity(config.signing, log),
     font: await readFile(PDF_FONT_FILE),

@@ -66,6 +66,7 @@ beforeAll(async () => {
   const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   bundleDeps = {
     packets: stack.runtime.packets,
+    assignments: stack.runtime.assignments,
     store: stack.runtime.store,
     identity: await loadSigningIdentity({ kind: 'generated', dataDir: dir, office: 'Test office' }, log),
     font: await readFile(PDF_FONT_FILE),

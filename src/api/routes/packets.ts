@@ -267,8 +267,10 @@ export function packetRoutes(deps: AppDeps, auth: Auth): FastifyPluginAsyncZod {
             : await packets.get(request.params.id);
         if (!packet) throw notFound('Packet');
         const pages = (await packets.listPages(packet.id)).map(({ originalKey: _key, ...page }) => page);
-        const { stationId, pdf, ...common } = packet;
-        return { ...common, pages, ...(principal.role === 'admin' ? { stationId, pdf } : {}) };
+        // Stations see where their packet is and the outcome, never who holds or decided it.
+        const { stationId, pdf, registrarId, assignedAt, drawSeq: _seq, note: _note, ...common } = packet;
+        const adminOnly = { stationId, pdf, registrarId, assignedAt };
+        return { ...common, pages, ...(principal.role === 'admin' ? adminOnly : {}) };
       },
     );
   };

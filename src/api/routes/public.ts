@@ -24,7 +24,10 @@ export function publicRoutes(deps: AppDeps): FastifyPluginAsyncZod {
           ? await deps.packets.findByTrackingCode(code)
           : undefined;
         if (!packet) throw notFound('Tracking code');
-        return { status: publicStatusOf(packet.status) };
+        return {
+          status: publicStatusOf(packet.status),
+          ...(packet.outcome ? { outcome: packet.outcome } : {}),
+        };
       },
     );
   };

@@ -1,0 +1,371 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Dispatcher } from '../../src/dispatch/dispatcher.js';
+import { chiSquarePValue, fairnessOf } from '../../src/dispatch/fairness.js';
+import { type DrawEntry, type ProtocolEntry, verifyChain } from '../../src/dispatch/protocol.js';
+import { connectRedis } from '../../src/infra/redis.js';
+import { apiClient, errorCodeOf } from '../helpers/api-client.js';
+import { dispatcherFor, freeRegistrars, readyPacket } from '../helpers/dispatch.js';
+import { startTestStack, TEST_ADMIN_TOKEN, type TestStack } from '../helpers/stack.js';
+
+/** Each describe gets a fresh stack (own Redis prefix), so pools and protocols never mix. */
+function withStack(label: string) {
+  const holder = {} as { stack: TestStack };
+  beforeAll(async () => {
+    holder.stack = await startTestStack(label);
+  });
+  afterAll(async () => {
+    await holder.stack?.close();
+  });
+  return holder;
+}
+
+const drawsOf = (entries: ProtocolEntry[]) =>
+  entries.filter((entry): entry is ProtocolEntry & DrawEntry => entry.type === 'draw');
+
+describe('uniformity', () => {
+  const held = withStack('uniform');
+
+  it('3 000 draws over 5 free registrars are uniform (chi-square p > 0.001)', async () => {
+    const { runtime } = held.stack;
+    const registrars = await freeRegistrars(runtime, 5);
+    const dispatcher = dispatcherFor(runtime);
+    const counts = new Map(registrars.map((id) => [id, 0]));
+    for (let i = 0; i < 3000; i++) {
+      const packet = await readyPacket(runtime);
+      expect(await dispatcher.dispatchAll()).toBe(1);
+      const assigned = (await runtime.packets.get(packet.id))!;
+      counts.set(assigned.registrarId!, counts.get(assigned.registrarId!)! + 1);
+      const { outcome } = await runtime.assignments.decide(
+        packet.id,
+        assigned.registrarId!,
+        assigned.drawSeq!,
+        'approved',
+        '',
+      );
+      expect(outcome).toBe('ok');
+    }
+    const chiSquare = [...counts.values()].reduce((sum, observed) => sum + (observed - 600) ** 2 / 600, 0);
+    const pValue = chiSquarePValue(chiSquare, 4);
+    console.log(
+      `counts ${[...counts.values()].join(' ')}; chi-square ${chiSquare.toFixed(2)}, p = ${pValue.toFixed(4)}`,
+    );
+    expect(pValue).toBeGreaterThan(0.001);
+
+    const report = fairnessOf(await runtime.assignments.entries());
+    expect(report.services[0]).toMatchObject({ service: 'land', draws: 3000, degreesOfFreedom: 4 });
+    expect(report.services[0]!.pValue!).toBeCloseTo(pValue, 6);
+    expect(verifyChain(await runtime.assignments.entries())).toMatchObject({ ok: true, entries: 6000 });
+  }, 120_000);
+});
+
+describe('races', () => {
+  const held = withStack('races');
+
+  it('three dispatchers, 200 packets, 10 registrars flipping: each packet assigned once, nobody holds two', async () => {
+    const { runtime } = held.stack;
+    const registrars = await freeRegistrars(runtime, 10);
+    const connections: Redis[] = [];
+    const dispatchers: Dispatcher[] = [];
+    const loops: Promise<void>[] = [];
+    for (let i = 0; i < 3; i++) {
+      const blocking = await connectRedis(runtime.redisUrl, 'blocking');
+      const dispatcher = dispatcherFor(runtime, { sweepSeconds: 1 });
+      connections.push(blocking);
+      dispatchers.push(dispatcher);
+      loops.push(dispatcher.run(blocking));
+    }
+    const packets = await Promise.all(Array.from({ length: 200 }, () => readyPacket(runtime)));
+
+    // Registrars decide what they get, and now and then go away for a moment and come back.
+    let decided = 0;
+    const deadline = Date.now() + 90_000;
+    while (decided < packets.length && Date.now() < deadline) {
+      await Promise.all(
+        registrars.map(async (id, i) => {
+          const registrar = (await runtime.principals.getRegistrar(id))!;
+          if (registrar.packetId) {
+            const packet = (await runtime.packets.get(registrar.packetId))!;
+            const { outcome } = await runtime.assignments.decide(
+              packet.id,
+              id,
+              packet.drawSeq!,
+              'approved',
+              '',
+            );
+            if (outcome === 'ok') decided++;
+          } else if (registrar.status === 'away' || (decided + i) % 7 === 0) {
+            await runtime.assignments.setRegistrarStatus(id, registrar.status === 'away' ? 'free' : 'away');
+          }
+        }),
+      );
+      await sleep(5);
+    }
+    for (const dispatcher of dispatchers) dispatcher.stop();
+    for (const connection of connections) connection.disconnect();
+    await Promise.all(loops);
+
+    expect(decided).toBe(200);
+    const entries = await runtime.assignments.entries();
+    expect(verifyChain(entries)).toMatchObject({ ok: true, entries: 400 });
+    const draws = drawsOf(entries);
+    expect(new Set(draws.map((draw) => draw.packetId)).size).toBe(200);
+    expect(draws).toHaveLength(200);
+    // Walk the protocol: a registrar is drawn only when he holds nothing, and decides only what he holds.
+    const holding = new Map<string, string>();
+    for (const entry of entries) {
+      if (entry.type === 'draw') {
+        expect(holding.has(entry.chosen), `${entry.chosen} drawn while holding a packet`).toBe(false);
+        holding.set(entry.chosen, entry.packetId);
+      } else if (entry.type === 'decision') {
+        expect(holding.get(entry.registrarId)).toBe(entry.packetId);
+        holding.delete(entry.registrarId);
+      }
+    }
+    const lost = (await runtime.metrics.lostRaces.get()).values[0]?.value ?? 0;
+    console.log(
+      `200 packets, 3 dispatchers, 10 registrars: ${draws.length} draws, ${lost} lost races redrawn`,
+    );
+  }, 120_000);
+});
+
+describe('redistribution and exclusions', () => {
+  const held = withStack('redraw');
+  const api = apiClient(() => held.stack.app);
+
+  it('a recusal sends the packet back for a new draw without the registrar, linked to the previous one', async () => {
+    const { runtime } = held.stack;
+    const [first, second] = await freeRegistrars(runtime, 2, ['recusal-service']);
+    const dispatcher = dispatcherFor(runtime);
+    const packet = await readyPacket(runtime, 'recusal-service');
+    await dispatcher.dispatchAll();
+    const holder = (await runtime.packets.get(packet.id))!.registrarId!;
+    const other = holder === first ? second! : first!;
+    const token = (await runtime.principals.createRegistrar('tmp', ['none'])).token; // a stranger
+    expect(
+      (await api.json('POST', `/v1/registrar/packets/${packet.id}/recuse`, token, { reason: 'not mine' }))
+        .statusCode,
+    ).toBe(404);
+
+    const { outcome } = await runtime.assignments.release(
+      packet.id,
+      holder,
+      (await runtime.packets.get(packet.id))!.drawSeq!,
+      'recusal',
+      '',
+    );
+    expect(outcome).toBe('ok');
+    await dispatcher.dispatchAll();
+    const after = (await runtime.packets.get(packet.id))!;
+    expect(after.registrarId).toBe(other);
+    const entries = await runtime.assignments.entries();
+    const release = entries.find((entry) => entry.type === 'release')!;
+    const redraw = drawsOf(entries).at(-1)!;
+    expect(release).toMatchObject({ reason: 'recusal', registrarId: holder, packetId: packet.id });
+    expect(redraw).toMatchObject({ reason: 'recusal', previousSeq: release.seq, eligible: [other] });
+    expect(redraw.excluded).toContainEqual({ registrarId: holder, reason: 'recused' });
+  });
+
+  it('an administrator setting the holder away makes a new draw that excludes him', async () => {
+    const { runtime } = held.stack;
+    await freeRegistrars(runtime, 2, ['away-service']);
+    const dispatcher = dispatcherFor(runtime);
+    const packet = await readyPacket(runtime, 'away-service');
+    await dispatcher.dispatchAll();
+    const holder = (await runtime.packets.get(packet.id))!.registrarId!;
+    const response = await api.json('PUT', `/v1/registrars/${holder}/status`, TEST_ADMIN_TOKEN, {
+      status: 'away',
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.json().status).toBe('away');
+    await dispatcher.dispatchAll();
+    const after = (await runtime.packets.get(packet.id))!;
+    expect(after.registrarId).not.toBe(holder);
+    const redraw = drawsOf(await runtime.assignments.entries()).at(-1)!;
+    expect(redraw).toMatchObject({ reason: 'away', packetId: packet.id });
+    expect(redraw.excluded).toContainEqual({ registrarId: holder, reason: 'away' });
+  });
+
+  it('a registrar who decided a packet of a ticket is excluded from later packets of that ticket', async () => {
+    const { runtime } = held.stack;
+    await freeRegistrars(runtime, 2, ['ticket-service']);
+    const dispatcher = dispatcherFor(runtime);
+    const first = await readyPacket(runtime, 'ticket-service', 'SAME-1');
+    await dispatcher.dispatchAll();
+    const decider = (await runtime.packets.get(first.id))!;
+    await runtime.assignments.decide(first.id, decider.registrarId!, decider.drawSeq!, 'rejected', '');
+    const resubmitted = await readyPacket(runtime, 'ticket-service', 'SAME-1');
+    await dispatcher.dispatchAll();
+    const redraw = drawsOf(await runtime.assignments.entries()).at(-1)!;
+    expect(redraw.packetId).toBe(resubmitted.id);
+    expect(redraw.chosen).not.toBe(decider.registrarId);
+    expect(redraw.excluded).toContainEqual({
+      registrarId: decider.registrarId,
+      reason: 'decided_same_ticket',
+    });
+  });
+
+  it('waits while fewer than DISPATCH_MIN_POOL eligible registrars are free, visibly', async () => {
+    const { runtime } = held.stack;
+    const [a, b, c] = await freeRegistrars(runtime, 3, ['pool-service']);
+    await runtime.assignments.setRegistrarStatus(c!, 'away');
+    const dispatcher = dispatcherFor(runtime, { minPool: 3 });
+    const packet = await readyPacket(runtime, 'pool-service');
+    expect(await dispatcher.dispatchAll()).toBe(0);
+    expect((await runtime.packets.get(packet.id))!.status).toBe('ready');
+    expect((await runtime.metrics.starvedPackets.get()).values[0]?.value).toBe(1);
+    await runtime.assignments.setRegistrarStatus(c!, 'free');
+    expect(await dispatcher.dispatchAll()).toBe(1);
+    const draw = drawsOf(await runtime.assignments.entries()).at(-1)!;
+    expect(draw).toMatchObject({ packetId: packet.id, reason: 'registrar_free', eligible: [a, b, c].sort() });
+  });
+
+  it('a registrar turning free gets one of the oldest DISPATCH_WINDOW packets he may take, at random', async () => {
+    const { runtime } = held.stack;
+    const waiting = [];
+    for (let i = 0; i < 5; i++) {
+      waiting.push(await readyPacket(runtime, 'window-service'));
+      await sleep(3); // distinct ready times: equal times would order by id
+    }
+    const dispatcher = dispatcherFor(runtime, { window: 3 });
+    expect(await dispatcher.dispatchAll()).toBe(0);
+    const [registrar] = await freeRegistrars(runtime, 1, ['window-service']);
+    expect(await dispatcher.dispatchAll()).toBe(1);
+    const draw = drawsOf(await runtime.assignments.entries()).at(-1)!;
+    expect(draw.packetWindow.packetIds).toEqual(waiting.slice(0, 3).map((packet) => packet.id));
+    expect(draw.packetId).toBe(draw.packetWindow.packetIds[draw.packetWindow.randomIndex]);
+    expect(draw).toMatchObject({ chosen: registrar, reason: 'registrar_free' });
+  });
+});
+
+describe('protocol audit and registrar routes', () => {
+  const held = withStack('audit');
+  const api = apiClient(() => held.stack.app);
+
+  it('verifies the chain, and points at an entry that was tampered with or a missing tail', async () => {
+    const { runtime, prefix } = held.stack;
+    await freeRegistrars(runtime, 2, ['audit-service']);
+    const dispatcher = dispatcherFor(runtime);
+    for (let i = 0; i < 4; i++) {
+      const packet = await readyPacket(runtime, 'audit-service');
+      await dispatcher.dispatchAll();
+      const assigned = (await runtime.packets.get(packet.id))!;
+      await runtime.assignments.decide(packet.id, assigned.registrarId!, assigned.drawSeq!, 'approved', '');
+    }
+    const verify = () =>
+      api.json('GET', '/v1/audit/verify', TEST_ADMIN_TOKEN).then((response) => response.json());
+    expect(await verify()).toMatchObject({ ok: true, entries: 8 });
+
+    const key = `${prefix}:protocol`;
+    const original = (await runtime.redis.lindex(key, 2))!;
+    const edited = JSON.parse(original);
+    edited.outcome = edited.type === 'decision' ? 'rejected' : edited.outcome;
+    edited.chosen = edited.type === 'draw' ? 'rg_someone_else_entirely__' : edited.chosen;
+    await runtime.redis.lset(key, 2, JSON.stringify(edited));
+    expect(await verify()).toMatchObject({ ok: false, brokenAt: 3 });
+    await runtime.redis.lset(key, 2, original);
+    expect(await verify()).toMatchObject({ ok: true });
+
+    const last = (await runtime.redis.rpop(key))!;
+    expect(await verify()).toMatchObject({ ok: false, brokenAt: 8 });
+    await runtime.redis.rpush(key, last);
+
+    const page = (await api.json('GET', '/v1/audit/assignments?after=2&limit=3', TEST_ADMIN_TOKEN)).json();
+    expect(page.entries.map((entry: ProtocolEntry) => entry.seq)).toEqual([3, 4, 5]);
+    expect(page.next).toBe(5);
+    const fairness = (await api.json('GET', '/v1/audit/fairness', TEST_ADMIN_TOKEN)).json();
+    expect(fairness.services[0]).toMatchObject({ service: 'audit-service', draws: 4 });
+    // Mirrored to S3, one object per entry.
+    await dispatcher.mirrorProtocol();
+    expect(await runtime.store.stat('protocol/0000000008.json')).toBeDefined();
+  });
+
+  it('walks a registrar through status, assignment, decision; stations and the public never see him', async () => {
+    const { runtime } = held.stack;
+    const station = await api.createStation();
+    const stationPacket = await api.createPacket(station.token, { ticket: 'R-1', service: 'route-service' });
+    const created = await runtime.principals.createRegistrar('Ivanna', ['route-service']);
+    const other = await runtime.principals.createRegistrar('Petro', ['route-service']);
+    const token = created.token;
+    expect((await api.json('GET', '/v1/registrar/assignment', token)).statusCode).toBe(204);
+    expect((await api.json('PUT', '/v1/registrar/status', token, { status: 'free' })).json()).toEqual({
+      status: 'free',
+      awayAfterCurrentPacket: false,
+    });
+    // Move the station's packet to ready as the bundle job would (no pages are needed for the dispatcher).
+    await runtime.redis.hset(
+      `${held.stack.prefix}:packet:${stationPacket.id}`,
+      'status',
+      'processing',
+      'pageCount',
+      '1',
+    );
+    await runtime.assignments.markReady(stationPacket.id, new Date(), {
+      key: 'x',
+      sha256: 'a'.repeat(64),
+      bytes: 1,
+      pages: 1,
+    });
+    const poll = api.json('GET', '/v1/registrar/assignment?wait=5', token);
+    await dispatcherFor(runtime).dispatchAll();
+    const assignment = await poll;
+    expect(assignment.statusCode).toBe(200);
+    expect(assignment.json()).toMatchObject({
+      packetId: stationPacket.id,
+      service: 'route-service',
+      pages: 1,
+    });
+
+    const stationView = (await api.getPacket(station.token, stationPacket.id)).json();
+    expect(stationView.status).toBe('assigned');
+    expect(JSON.stringify(stationView)).not.toContain(created.registrar.id);
+    expect((await api.json('GET', `/v1/track/${stationPacket.trackingCode}`)).json()).toEqual({
+      status: 'with_registrar',
+    });
+    expect((await api.getPacket(TEST_ADMIN_TOKEN, stationPacket.id)).json().registrarId).toBe(
+      created.registrar.id,
+    );
+
+    const decide = (who: string) =>
+      api.json('POST', `/v1/registrar/packets/${stationPacket.id}/decision`, who, {
+        outcome: 'approved',
+        note: 'ok',
+      });
+    expect(
+      (await api.json('GET', `/v1/registrar/packets/${stationPacket.id}/pdf`, other.token)).statusCode,
+    ).toBe(404);
+    expect((await decide(other.token)).statusCode).toBe(404);
+    expect((await api.json('PUT', '/v1/registrar/status', token, { status: 'away' })).json()).toEqual({
+      status: 'busy',
+      awayAfterCurrentPacket: true,
+    });
+    expect((await decide(token)).json()).toEqual({
+      id: stationPacket.id,
+      status: 'decided',
+      outcome: 'approved',
+    });
+    const twice = await decide(token);
+    expect(twice.statusCode).toBe(409);
+    expect(errorCodeOf(twice)).toBe('not_assigned');
+    const lateRecusal = await api.json('POST', `/v1/registrar/packets/${stationPacket.id}/recuse`, token, {
+      reason: 'too late',
+    });
+    expect(lateRecusal.statusCode).toBe(409);
+    expect((await runtime.principals.getRegistrar(created.registrar.id))!.status).toBe('away');
+    expect((await api.json('GET', `/v1/track/${stationPacket.trackingCode}`)).json()).toEqual({
+      status: 'decided',
+      outcome: 'approved',
+    });
+  });
+
+  it('removing a registrar revokes his token', async () => {
+    const { runtime } = held.stack;
+    const created = await runtime.principals.createRegistrar('Leaving', ['route-service']);
+    expect((await api.json('GET', '/v1/registrar/assignment', created.token)).statusCode).toBe(204);
+    expect(
+      (await api.json('DELETE', `/v1/registrars/${created.registrar.id}`, TEST_ADMIN_TOKEN)).statusCode,
+    ).toBe(204);
+    expect((await api.json('GET', '/v1/registrar/assignment', created.token)).statusCode).toBe(401);
+  });
+});
