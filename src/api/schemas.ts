@@ -26,6 +26,15 @@ export const errorResponse = z.object({
   error: z.object({ code: z.string(), message: z.string() }).loose(),
 });
 
+/** The error answers most authenticated routes can give, for the OpenAPI document. */
+export const commonErrors = {
+  400: errorResponse,
+  401: errorResponse,
+  403: errorResponse,
+  404: errorResponse,
+  409: errorResponse,
+};
+
 export const createStationBody = z.object({ name: displayName }).strict();
 export const station = z.object({ id: z.string(), name: z.string(), createdAt: z.string() });
 export const createdStation = station.extend({ token: z.string() });

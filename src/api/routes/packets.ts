@@ -8,6 +8,7 @@ import { originalPageKey } from '../../storage/object-keys.js';
 import { type Auth, principalId } from '../auth.js';
 import type { AppDeps } from '../deps.js';
 import {
+  commonErrors,
   createdPacket,
   createPacketBody,
   errorResponse,
@@ -20,13 +21,7 @@ import {
 } from '../schemas.js';
 
 const IMAGE_MEDIA_TYPES = Object.values(MEDIA_TYPES);
-const errors = {
-  400: errorResponse,
-  401: errorResponse,
-  403: errorResponse,
-  404: errorResponse,
-  409: errorResponse,
-};
+const errors = commonErrors;
 
 export function packetRoutes(deps: AppDeps, auth: Auth): FastifyPluginAsyncZod {
   const { packets, store, jobs, metrics, config, progress } = deps;

@@ -6,15 +6,9 @@ import type { Packet } from '../../domain/types.js';
 import type { OcrResult } from '../../pipeline/ocr.js';
 import { type Auth, principalId } from '../auth.js';
 import type { AppDeps } from '../deps.js';
-import { errorResponse, packetId, pageNumber } from '../schemas.js';
+import { commonErrors, errorResponse, packetId, pageNumber } from '../schemas.js';
 
-const errors = {
-  400: errorResponse,
-  401: errorResponse,
-  403: errorResponse,
-  404: errorResponse,
-  409: errorResponse,
-};
+const errors = commonErrors;
 const LONG_POLL_STEP_MS = 250;
 
 const assignmentView = z.object({
