@@ -6,7 +6,7 @@ import type { Packet } from '../../domain/types.js';
 import type { OcrResult } from '../../pipeline/ocr.js';
 import { type Auth, principalId } from '../auth.js';
 import type { AppDeps } from '../deps.js';
-import { commonErrors, errorResponse, packetId, pageNumber } from '../schemas.js';
+import { commonErrors, packetId, pageNumber } from '../schemas.js';
 
 const errors = commonErrors;
 const LONG_POLL_STEP_MS = 250;
