@@ -22,6 +22,7 @@ import { PDF_FONT_FILE } from '../../src/workers/start-worker-role.js';
 import { generatePage } from '../fixtures/page-generator.js';
 import { characterErrorRate } from '../fixtures/text-metrics.js';
 import { apiClient } from '../helpers/api-client.js';
+import { dispatcherFor } from '../helpers/dispatch.js';
 import { pageWorkerDepsFor, SAMPLES_DIR, startTestPool } from '../helpers/ocr-pool.js';
 import { pdfPageText } from '../helpers/pdf-tools.js';
 import { startTestStack, TEST_ADMIN_TOKEN, type TestStack } from '../helpers/stack.js';
@@ -277,5 +278,84 @@ describe('a packet with a page that cannot be read', () => {
     expect(ready.failure).toBeUndefined();
     const pdf = await stack.runtime.store.get(ready.pdf.key);
     expect((await verifyPdfSignature(pdf)).valid).toBe(true);
+  });
+});
+
+describe('end to end: scan, OCR, sign, draw, registrar decides', () => {
+  it('assigns the packet to one of three free registrars, who downloads a valid PDF and decides', async () => {
+    const blocking = await connectRedis(stack.runtime.redisUrl, 'blocking');
+    const dispatcher = dispatcherFor(stack.runtime);
+    const running = dispatcher.run(blocking);
+    try {
+      const registrars = [];
+      for (const name of ['Оксана', 'Тарас', 'Ірина']) {
+        const created = (
+          await api.json('POST', '/v1/registrars', TEST_ADMIN_TOKEN, { name, services: ['e2e'] })
+        ).json();
+        expect(
+          (await api.json('PUT', '/v1/registrar/status', created.token, { status: 'free' })).statusCode,
+        ).toBe(200);
+        registrars.push(created as { id: string; token: string });
+      }
+      const station = await api.createStation();
+      const packet = await api.createPacket(station.token, { ticket: 'E-2E', service: 'e2e' });
+      const pages = await Promise.all(
+        [1, 2].map((n) => generatePage({ dpi: 200, skewDeg: n * 3, paragraphs: { from: n, count: 2 } })),
+      );
+      for (const [i, page] of pages.entries())
+        await api.uploadPage(station.token, packet.id, i + 1, page.bytes, 'image/jpeg');
+      expect((await api.submit(station.token, packet.id, 2)).statusCode).toBe(202);
+
+      let holder: { id: string; token: string } | undefined;
+      for (let attempt = 0; attempt < 60 && !holder; attempt++) {
+        for (const registrar of registrars) {
+          const answer = await api.json('GET', '/v1/registrar/assignment?wait=1', registrar.token);
+          if (answer.statusCode === 200 && answer.json().packetId === packet.id) holder = registrar;
+        }
+      }
+      expect(holder).toBeDefined();
+      const others = registrars.filter((registrar) => registrar !== holder);
+      for (const other of others) {
+        expect(
+          (await api.json('GET', `/v1/registrar/packets/${packet.id}/pdf`, other.token)).statusCode,
+        ).toBe(404);
+      }
+      const download = await stack.app.inject({
+        method: 'GET',
+        url: `/v1/registrar/packets/${packet.id}/pdf`,
+        headers: { authorization: `Bearer ${holder!.token}` },
+      });
+      expect(download.headers['content-type']).toBe('application/pdf');
+      const pdf = download.rawPayload;
+      expect(sha256(pdf)).toBe(download.headers['x-content-sha256']);
+      expect((await verifyPdfSignature(pdf)).valid).toBe(true);
+      const text = (
+        await api.json('GET', `/v1/registrar/packets/${packet.id}/pages/2/text`, holder!.token)
+      ).json();
+      expect(characterErrorRate(text.text, pages[1]!.truth.text)).toBeLessThanOrEqual(0.03);
+
+      const decision = await api.json('POST', `/v1/registrar/packets/${packet.id}/decision`, holder!.token, {
+        outcome: 'rejected',
+      });
+      expect(decision.json()).toMatchObject({ status: 'decided', outcome: 'rejected' });
+      expect((await api.json('GET', `/v1/track/${packet.trackingCode}`)).json()).toEqual({
+        status: 'decided',
+        outcome: 'rejected',
+      });
+      const entries = (await api.json('GET', '/v1/audit/assignments?limit=1000', TEST_ADMIN_TOKEN)).json()
+        .entries;
+      const draw = entries.find(
+        (entry: { type: string; packetId: string }) => entry.type === 'draw' && entry.packetId === packet.id,
+      );
+      expect(draw).toMatchObject({ chosen: holder!.id, reason: 'ready', pdfSha256: sha256(pdf) });
+      expect(draw.eligible).toHaveLength(3);
+      expect((await api.json('GET', '/v1/audit/verify', TEST_ADMIN_TOKEN)).json()).toMatchObject({
+        ok: true,
+      });
+    } finally {
+      dispatcher.stop();
+      blocking.disconnect();
+      await running;
+    }
   });
 });
