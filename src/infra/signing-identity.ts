@@ -1,7 +1,7 @@
 // @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata polyfill loaded first.
 import 'reflect-metadata';
 import { createPrivateKey, type KeyObject, randomBytes, webcrypto } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as x509 from '@peculiar/x509';
 import forge from 'node-forge';
@@ -56,6 +56,12 @@ function fromP12(der: Buffer, password: string): { keyPem: string; certificates:
   return { keyPem: forge.pki.privateKeyToPem(keyBag.key), certificates };
 }
 
+const exists = (file: string) =>
+  access(file).then(
+    () => true,
+    () => false,
+  );
+
 /** A self-signed ECDSA P-256 certificate for the office, clearly marked as not for production. */
 async function generateDevelopmentIdentity(dir: string, office: string): Promise<void> {
   x509.cryptoProvider.set(webcrypto as never);
@@ -79,7 +85,8 @@ async function generateDevelopmentIdentity(dir: string, office: string): Promise
   });
   const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
   const keyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END PRIVATE KEY-----\n`;
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await mkdir(path.dirname(dir), { recursive: true });
+  await mkdir(dir, { mode: 0o700 });
   await writeFile(path.join(dir, 'key.pem'), keyPem, { mode: 0o600, flag: 'wx' });
   await writeFile(path.join(dir, 'cert.pem'), certificate.toString('pem'), { flag: 'wx' });
 }
@@ -102,14 +109,21 @@ export async function loadSigningIdentity(source: SigningSource, log: Logger): P
       const dir = path.join(source.dataDir, 'signing');
       const keyFile = path.join(dir, 'key.pem');
       const certFile = path.join(dir, 'cert.pem');
-      try {
-        await readFile(keyFile);
-      } catch {
-        await generateDevelopmentIdentity(dir, source.office);
-        log.warn(
-          { certFile },
-          'generated a self-signed DEVELOPMENT signing certificate; set SIGNING_P12 or SIGNING_KEY_FILE/SIGNING_CERT_FILE in production',
-        );
+      if (!(await exists(keyFile))) {
+        // Several containers may share DATA_DIR and start together: build the pair aside, and let one atomic
+        // rename decide which pair everyone uses.
+        const staging = `${dir}.staging-${process.pid}-${randomBytes(4).toString('hex')}`;
+        await generateDevelopmentIdentity(staging, source.office);
+        try {
+          await rename(staging, dir);
+          log.warn(
+            { certFile },
+            'generated a self-signed DEVELOPMENT signing certificate; set SIGNING_P12 or SIGNING_KEY_FILE/SIGNING_CERT_FILE in production',
+          );
+        } catch (error) {
+          await rm(staging, { recursive: true, force: true });
+          if (!['ENOTEMPTY', 'EEXIST'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+        }
       }
       return loadSigningIdentity({ kind: 'pem', keyFile, certFile }, log);
     }

@@ -44,6 +44,17 @@ describe('signing identity', () => {
     expect(a.valid && b.valid && a.signerSubject === b.signerSubject).toBe(true);
   });
 
+  it('gives every process the same certificate when several start at once on a shared DATA_DIR', async () => {
+    const shared = path.join(dir, 'shared');
+    const identities = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        loadSigningIdentity({ kind: 'generated', dataDir: shared, office: 'Office' }, log),
+      ),
+    );
+    for (const identity of identities)
+      expect(identity.certificates[0]!.equals(identities[0]!.certificates[0]!)).toBe(true);
+  });
+
   it('reads PEM files', async () => {
     const signing = path.join(dir, 'signing');
     const pdf = await signedBy({

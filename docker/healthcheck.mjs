@@ -1,0 +1,12 @@
+// Container health: the API role must reach Redis and S3 (/health/ready); roles without the API answer
+// /health/live on METRICS_PORT. Exit 0 healthy, 1 not.
+const role = process.env.ROLE ?? 'all';
+const hasApi = role === 'api' || role === 'all';
+const port = hasApi ? (process.env.PORT ?? '8080') : (process.env.METRICS_PORT ?? '9464');
+const path = hasApi ? '/health/ready' : '/health/live';
+try {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(4000) });
+  process.exit(response.ok ? 0 : 1);
+} catch {
+  process.exit(1);
+}
