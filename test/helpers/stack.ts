@@ -3,13 +3,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import { loadConfig } from '../../src/config.js';
 import { EMBEDDED_S3_CREDENTIALS, type EmbeddedS3, startEmbeddedS3 } from '../../src/infra/embedded-s3.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { appDepsOf, createRuntime, type Runtime } from '../../src/runtime.js';
+import { deletePrefix } from './redis-cleanup.js';
 
 export const TEST_ADMIN_TOKEN = `adm_${'t'.repeat(43)}`;
 
@@ -52,21 +52,6 @@ export async function buildAppFor(runtime: Runtime): Promise<FastifyInstance> {
   const app = await buildApp(appDepsOf(runtime));
   await app.ready();
   return app;
-}
-
-/** Deletes every key under a test prefix (repository keys and BullMQ queues alike). */
-export async function deletePrefix(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }
 
 /** A real stack for one test file: real Redis (shared, own prefix), a real S3-protocol server, the real app. */

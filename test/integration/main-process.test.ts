@@ -2,8 +2,9 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { deletePrefix } from '../helpers/redis-cleanup.js';
 import { startServiceProcess } from '../helpers/service-process.js';
-import { deletePrefix, uniquePrefix } from '../helpers/stack.js';
+import { uniquePrefix } from '../helpers/stack.js';
 
 let dataDir: string;
 const prefix = uniquePrefix('main');
