@@ -66,6 +66,12 @@ const envSchema = z.object({
   DISPATCH_MIN_POOL: z.coerce.number().int().min(1).max(100).default(1),
   DISPATCH_WINDOW: z.coerce.number().int().min(1).max(100).default(3),
   DISPATCH_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
+
+  RATE_LIMIT_UPLOADS_PER_MINUTE: positiveInt.default(600),
+  PRESSURE_MAX_EVENT_LOOP_DELAY_MS: positiveInt.default(1000),
+  PRESSURE_MAX_HEAP_BYTES: positiveInt.default(3 * 1024 * 1024 * 1024),
+  JOB_LOCK_MS: z.coerce.number().int().min(1000).default(60_000),
+  JOB_STALLED_CHECK_MS: z.coerce.number().int().min(500).default(30_000),
 });
 
 export type Config = {
@@ -110,6 +116,9 @@ export type Config = {
   office: { name: string; location: string };
   signing: SigningSource;
   dispatch: { minPool: number; window: number; sweepSeconds: number };
+  protection: { uploadsPerMinute: number; maxEventLoopDelayMs: number; maxHeapBytes: number };
+  /** How long a job is locked by its worker, and how often dead workers' jobs are looked for (stalled jobs). */
+  jobs: { lockMs: number; stalledCheckMs: number };
   cpuCount: number;
 };
 
@@ -184,6 +193,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     metricsPort: e.METRICS_PORT,
     office: { name: e.OFFICE_NAME, location: e.OFFICE_LOCATION },
+    protection: {
+      uploadsPerMinute: e.RATE_LIMIT_UPLOADS_PER_MINUTE,
+      maxEventLoopDelayMs: e.PRESSURE_MAX_EVENT_LOOP_DELAY_MS,
+      maxHeapBytes: e.PRESSURE_MAX_HEAP_BYTES,
+    },
+    jobs: { lockMs: e.JOB_LOCK_MS, stalledCheckMs: e.JOB_STALLED_CHECK_MS },
     dispatch: {
       minPool: e.DISPATCH_MIN_POOL,
       window: e.DISPATCH_WINDOW,

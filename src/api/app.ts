@@ -10,6 +10,7 @@ import { createAuth } from './auth.js';
 import { dashboardGuard } from './dashboard-guard.js';
 import type { AppDeps } from './deps.js';
 import { installErrorHandler } from './error-handler.js';
+import { registerProtection } from './protection.js';
 import { adminRoutes } from './routes/admin.js';
 import { opsRoutes } from './routes/ops.js';
 import { packetRoutes } from './routes/packets.js';
@@ -32,6 +33,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     keepAliveTimeout: 10_000,
     return503OnClosing: true,
   });
+  await registerProtection(app, deps);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app, () => deps.redis.status === 'ready');

@@ -138,12 +138,19 @@ export async function runBundleJob(
   return 'ready';
 }
 
-export function startBundleWorker(deps: BundleDeps & { connection: Redis; redisPrefix: string }): Worker {
+export function startBundleWorker(
+  deps: BundleDeps & {
+    connection: Redis;
+    redisPrefix: string;
+    locking?: { lockMs: number; stalledCheckMs: number };
+  },
+): Worker {
   return startJobWorker('bundlePacket', {
     connection: deps.connection,
     redisPrefix: deps.redisPrefix,
     concurrency: 1,
     log: deps.log,
+    ...(deps.locking ? { locking: deps.locking } : {}),
     handle: (payload) => runBundleJob(deps, payload),
     onFinalFailure: async (payload, error) => {
       await deps.packets.transition(payload.packetId, 'failed', {

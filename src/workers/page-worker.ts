@@ -22,6 +22,7 @@ export type PageWorkerDeps = {
   progress: PacketProgress;
   log: Logger;
   options: ProcessOptions & { concurrency: number };
+  locking?: { lockMs: number; stalledCheckMs: number };
 };
 
 export type PageJobOutcome = 'done' | 'skipped_stale' | 'skipped_done' | 'failed';
@@ -101,6 +102,7 @@ export function startPageWorker(deps: PageWorkerDeps): Worker {
     redisPrefix: deps.redisPrefix,
     concurrency: deps.options.concurrency,
     log: deps.log,
+    ...(deps.locking ? { locking: deps.locking } : {}),
     handle: (payload) => runPageJob(deps, payload),
     onFinalFailure: async (payload, error, job) => {
       if (error instanceof UnrecoverableError) return; // runPageJob already recorded why

@@ -54,6 +54,8 @@ export type JobWorkerOptions<N extends JobName> = {
   redisPrefix: string;
   concurrency: number;
   log: Logger;
+  /** Job lock length and stalled-job check interval (defaults 60 s and 30 s). */
+  locking?: { lockMs: number; stalledCheckMs: number };
   /** Does the job; throws to retry, throws UnrecoverableError to fail for good. */
   handle: (payload: JobPayload<N>, job: Job) => Promise<unknown>;
   /** Called once a job has failed for the last time (retries exhausted, or unrecoverable). */
@@ -77,8 +79,9 @@ export function startJobWorker<N extends JobName>(name: N, options: JobWorkerOpt
       prefix: bullPrefix(options.redisPrefix),
       concurrency: options.concurrency,
       // CPU-heavy work runs in threads (tesseract) or the libuv pool (sharp); a generous lock still helps when the
-      // host is overloaded.
-      lockDuration: 60_000,
+      // host is overloaded. A worker that dies holds its jobs until the lock expires, then they run again.
+      lockDuration: options.locking?.lockMs ?? 60_000,
+      stalledInterval: options.locking?.stalledCheckMs ?? 30_000,
     },
   );
   worker.on('failed', (job, error) => {

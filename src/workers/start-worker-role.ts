@@ -34,6 +34,7 @@ export async function startWorkerRole(runtime: Runtime): Promise<void> {
     engines: { ocr: pool, orientation: pool },
     metrics: runtime.metrics,
     progress: runtime.progress,
+    locking: config.jobs,
     log: log.child({ component: 'page-worker' }),
     options: {
       concurrency: config.ocr.concurrency,
@@ -54,6 +55,7 @@ export async function startWorkerRole(runtime: Runtime): Promise<void> {
     font: await readFile(PDF_FONT_FILE),
     office: config.office,
     metrics: runtime.metrics,
+    locking: config.jobs,
     log: log.child({ component: 'bundle-worker' }),
   });
   runtime.shutdown.register('work', 'bundle-worker', () => bundler.close());

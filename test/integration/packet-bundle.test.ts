@@ -148,7 +148,10 @@ describe('a submitted packet of the three shared samples', () => {
     for (const position of positions) {
       const tampered = Buffer.from(pdf);
       tampered[position] = tampered[position]! ^ 0x01;
-      expect((await verifyPdfSignature(tampered)).valid, `byte ${position}`).toBe(false);
+      expect(
+        (await verifyPdfSignature(tampered)).valid,
+        `byte ${position} (contents ${b}..${c}, file ${pdf.length})`,
+      ).toBe(false);
     }
     expect(positions.length).toBeGreaterThan(600);
   });

@@ -7,6 +7,7 @@ import { MEDIA_TYPES, probeImage } from '../../pipeline/image-probe.js';
 import { originalPageKey } from '../../storage/object-keys.js';
 import { type Auth, principalId } from '../auth.js';
 import type { AppDeps } from '../deps.js';
+import { uploadRateLimit } from '../protection.js';
 import {
   commonErrors,
   createdPacket,
@@ -76,6 +77,7 @@ export function packetRoutes(deps: AppDeps, auth: Auth): FastifyPluginAsyncZod {
       {
         preHandler: auth.requireRole('station'),
         bodyLimit: config.limits.maxPageBytes,
+        config: { rateLimit: uploadRateLimit(deps) },
         schema: {
           tags: ['station'],
           summary: 'Upload (or rescan) page n as a raw image body',

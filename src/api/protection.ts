@@ -1,0 +1,63 @@
+import { createHash } from 'node:crypto';
+import fastifyHelmet from '@fastify/helmet';
+import fastifyRateLimit, { type RateLimitOptions } from '@fastify/rate-limit';
+import fastifyUnderPressure from '@fastify/under-pressure';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AppError } from '../domain/errors.js';
+import type { AppDeps } from './deps.js';
+
+/**
+ * What keeps the API standing: security headers, 503 instead of collapse under event-loop or heap pressure, and
+ * per-token rate limits on the expensive routes. Limits are counted in Redis, so they hold across API instances.
+ */
+export async function registerProtection(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  await app.register(fastifyHelmet, {
+    // The HTML pages we serve (API docs, queue dashboard) use inline scripts and styles; nothing else may load.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'", "'unsafe-inline'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        frameAncestors: ["'none'"],
+      },
+    },
+  });
+  await app.register(fastifyUnderPressure, {
+    maxEventLoopDelay: deps.config.protection.maxEventLoopDelayMs,
+    maxHeapUsedBytes: deps.config.protection.maxHeapBytes,
+    exposeStatusRoute: false,
+    pressureHandler: (_request, reply, type, value) => {
+      reply
+        .code(503)
+        .header('retry-after', '5')
+        .send({
+          error: {
+            code: 'overloaded',
+            message: `The service is under pressure (${type}: ${value}); retry shortly`,
+          },
+        });
+    },
+  });
+  await app.register(fastifyRateLimit, {
+    global: false,
+    redis: deps.redis,
+    nameSpace: `${deps.config.redis.prefix}:ratelimit:`,
+    // A rate limiter that cannot reach Redis must not take intake down with it; Redis outages answer 503 anyway.
+    skipOnError: true,
+    errorResponseBuilder: (_request, context) =>
+      new AppError(429, 'rate_limited', `Too many requests; retry in ${context.after}`),
+  });
+}
+
+/** The key of a caller: the hash of his token (never the token), or his address when he sent none. */
+const callerKey = (request: FastifyRequest) => {
+  const header = request.headers.authorization;
+  return header ? createHash('sha256').update(header).digest('hex').slice(0, 32) : `ip:${request.ip}`;
+};
+
+export const uploadRateLimit = (deps: AppDeps): RateLimitOptions => ({
+  max: deps.config.protection.uploadsPerMinute,
+  timeWindow: 60_000,
+  keyGenerator: callerKey,
+});

@@ -1,0 +1,272 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ocrResultKey } from '../../src/storage/object-keys.js';
+import { apiClient } from '../helpers/api-client.js';
+import { dispatcherFor, readyPacket } from '../helpers/dispatch.js';
+import { makePage } from '../helpers/images.js';
+import { startTestStack, TEST_ADMIN_TOKEN, type TestStack } from '../helpers/stack.js';
+
+/**
+ * Every route the API documents × every kind of caller → the expected status. The route list comes from the
+ * OpenAPI document, so a new route without a row here fails this test instead of shipping unchecked.
+ */
+const CALLERS = ['none', 'bad', 'admin', 'stationA', 'stationB', 'registrarX', 'registrarY'] as const;
+type Caller = (typeof CALLERS)[number];
+type Prepared = { url: string; body?: unknown; image?: boolean; registrarX?: string };
+type Row = {
+  route: string;
+  prepare: () => Promise<Prepared>;
+  allowed: Partial<Record<Caller, number>>;
+  public?: boolean;
+};
+
+let stack: TestStack;
+const api = apiClient(() => stack.app);
+const tokens = {} as Record<Exclude<Caller, 'none' | 'registrarX'>, string>;
+
+/** A station-A packet with page 1 stored, open. */
+async function openPacketOfA() {
+  const packet = await api.createPacket(tokens.stationA);
+  await api.uploadPage(
+    tokens.stationA,
+    packet.id,
+    1,
+    await makePage('png', { seed: Math.floor(Math.random() * 1e6) }),
+  );
+  return packet;
+}
+
+/** A ready packet drawn for a fresh registrar X (his own service), with its PDF and page-1 OCR in storage. */
+async function assignedPacket() {
+  const service = `svc-${randomBytes(3).toString('hex')}`;
+  const { runtime } = stack;
+  const x = await runtime.principals.createRegistrar('X', [service]);
+  await runtime.assignments.setRegistrarStatus(x.registrar.id, 'free');
+  const packet = await readyPacket(runtime, service);
+  await runtime.store.put(
+    `packets/${packet.id}/packet.pdf`,
+    Buffer.from('%PDF-1.7 fixture'),
+    'application/pdf',
+  );
+  const sha = 'c'.repeat(64);
+  const ocrKey = ocrResultKey(packet.id, 1, sha);
+  await runtime.store.put(
+    ocrKey,
+    Buffer.from(JSON.stringify({ text: 'текст', lines: [], confidence: 90 })),
+    'application/json',
+  );
+  const processing = {
+    processedKey: 'x',
+    ocrKey,
+    processedSha256: sha,
+    processedBytes: 1,
+    orientation: 0,
+    skewDeg: 0,
+    blank: false,
+    ocrConfidence: 90,
+    dpi: 300,
+    colour: false,
+    width: 1,
+    height: 1,
+    ms: {},
+    finishedAt: '',
+  };
+  await runtime.redis.hset(
+    `${stack.prefix}:packet:${packet.id}:pages`,
+    '1',
+    JSON.stringify({ n: 1, status: 'done', sha256: sha, processing }),
+  );
+  await dispatcherFor(runtime).dispatchAll();
+  expect((await runtime.packets.get(packet.id))!.registrarId).toBe(x.registrar.id);
+  return { packetId: packet.id, registrarX: x.token };
+}
+
+const freshRegistrarId = async () =>
+  (await stack.runtime.principals.createRegistrar('Z', ['z'])).registrar.id;
+const at = (url: string) => async (): Promise<Prepared> => ({ url });
+const deny = { none: 401, bad: 401 } as const;
+
+const rows: Row[] = [
+  { route: 'GET /health/live', prepare: at('/health/live'), allowed: {}, public: true },
+  { route: 'GET /health/ready', prepare: at('/health/ready'), allowed: {}, public: true },
+  { route: 'GET /metrics', prepare: at('/metrics'), allowed: {}, public: true },
+  {
+    route: 'GET /v1/track/{trackingCode}',
+    prepare: async () => ({ url: `/v1/track/${(await api.createPacket(tokens.stationA)).trackingCode}` }),
+    allowed: {},
+    public: true,
+  },
+  {
+    route: 'POST /v1/stations',
+    prepare: async () => ({ url: '/v1/stations', body: { name: 'S' } }),
+    allowed: { admin: 201 },
+  },
+  { route: 'GET /v1/stations', prepare: at('/v1/stations'), allowed: { admin: 200 } },
+  {
+    route: 'POST /v1/registrars',
+    prepare: async () => ({ url: '/v1/registrars', body: { name: 'R', services: ['land'] } }),
+    allowed: { admin: 201 },
+  },
+  { route: 'GET /v1/registrars', prepare: at('/v1/registrars'), allowed: { admin: 200 } },
+  {
+    route: 'PUT /v1/registrars/{id}/status',
+    prepare: async () => ({
+      url: `/v1/registrars/${await freshRegistrarId()}/status`,
+      body: { status: 'away' },
+    }),
+    allowed: { admin: 200 },
+  },
+  {
+    route: 'DELETE /v1/registrars/{id}',
+    prepare: async () => ({ url: `/v1/registrars/${await freshRegistrarId()}` }),
+    allowed: { admin: 204 },
+  },
+  { route: 'GET /v1/audit/assignments', prepare: at('/v1/audit/assignments'), allowed: { admin: 200 } },
+  { route: 'GET /v1/audit/verify', prepare: at('/v1/audit/verify'), allowed: { admin: 200 } },
+  { route: 'GET /v1/audit/fairness', prepare: at('/v1/audit/fairness'), allowed: { admin: 200 } },
+  {
+    route: 'POST /v1/packets',
+    prepare: async () => ({ url: '/v1/packets', body: { ticket: 'A-1', service: 'land' } }),
+    allowed: { stationA: 201, stationB: 201 },
+  },
+  {
+    route: 'GET /v1/packets/{id}',
+    prepare: async () => ({ url: `/v1/packets/${(await openPacketOfA()).id}` }),
+    allowed: { admin: 200, stationA: 200, stationB: 404 },
+  },
+  {
+    route: 'PUT /v1/packets/{id}/pages/{n}',
+    prepare: async () => ({
+      url: `/v1/packets/${(await openPacketOfA()).id}/pages/2`,
+      body: await makePage('png'),
+      image: true,
+    }),
+    allowed: { stationA: 201, stationB: 404 },
+  },
+  {
+    route: 'DELETE /v1/packets/{id}/pages/{n}',
+    prepare: async () => ({ url: `/v1/packets/${(await openPacketOfA()).id}/pages/1` }),
+    allowed: { stationA: 204, stationB: 404 },
+  },
+  {
+    route: 'POST /v1/packets/{id}/submit',
+    prepare: async () => ({ url: `/v1/packets/${(await openPacketOfA()).id}/submit`, body: { pages: 1 } }),
+    allowed: { stationA: 202, stationB: 404 },
+  },
+  {
+    route: 'PUT /v1/registrar/status',
+    prepare: async () => ({
+      ...(await assignedPacket()),
+      url: '/v1/registrar/status',
+      body: { status: 'free' },
+    }),
+    allowed: { registrarX: 200, registrarY: 200 },
+  },
+  {
+    route: 'GET /v1/registrar/assignment',
+    prepare: async () => ({ ...(await assignedPacket()), url: '/v1/registrar/assignment' }),
+    allowed: { registrarX: 200, registrarY: 204 },
+  },
+  {
+    route: 'GET /v1/registrar/packets/{id}/pdf',
+    prepare: async () => {
+      const { packetId, registrarX } = await assignedPacket();
+      return { url: `/v1/registrar/packets/${packetId}/pdf`, registrarX };
+    },
+    allowed: { registrarX: 200, registrarY: 404 },
+  },
+  {
+    route: 'GET /v1/registrar/packets/{id}/pages/{n}/text',
+    prepare: async () => {
+      const { packetId, registrarX } = await assignedPacket();
+      return { url: `/v1/registrar/packets/${packetId}/pages/1/text`, registrarX };
+    },
+    allowed: { registrarX: 200, registrarY: 404 },
+  },
+  {
+    route: 'POST /v1/registrar/packets/{id}/decision',
+    prepare: async () => {
+      const { packetId, registrarX } = await assignedPacket();
+      return { url: `/v1/registrar/packets/${packetId}/decision`, body: { outcome: 'approved' }, registrarX };
+    },
+    allowed: { registrarX: 200, registrarY: 404 },
+  },
+  {
+    route: 'POST /v1/registrar/packets/{id}/recuse',
+    prepare: async () => {
+      const { packetId, registrarX } = await assignedPacket();
+      return {
+        url: `/v1/registrar/packets/${packetId}/recuse`,
+        body: { reason: 'conflict of interest' },
+        registrarX,
+      };
+    },
+    allowed: { registrarX: 202, registrarY: 404 },
+  },
+];
+
+const expected = (row: Row, caller: Caller) =>
+  row.allowed[caller] ?? (row.public ? 200 : caller === 'none' || caller === 'bad' ? deny[caller] : 403);
+
+beforeAll(async () => {
+  stack = await startTestStack('matrix');
+  tokens.admin = TEST_ADMIN_TOKEN;
+  tokens.bad = `sta_${'x'.repeat(43)}`;
+  tokens.stationA = (await api.createStation('A')).token;
+  tokens.stationB = (await api.createStation('B')).token;
+  tokens.registrarY = (await stack.runtime.principals.createRegistrar('Y', ['land'])).token;
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+describe('access matrix', () => {
+  it('has a row for every route in the API document', async () => {
+    const doc = (await api.json('GET', '/docs/json')).json() as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const documented = Object.entries(doc.paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    expect(documented.filter((route) => !rows.some((row) => row.route === route))).toEqual([]);
+    expect(rows.filter((row) => !documented.includes(row.route)).map((row) => row.route)).toEqual([]);
+  });
+
+  it.each(
+    rows.flatMap((row) =>
+      CALLERS.map((caller) => ({
+        row,
+        caller,
+        label: `${row.route} as ${caller}`,
+        status: expected(row, caller),
+      })),
+    ),
+  )('$label → $status', async ({ row, caller, status }) => {
+    const prepared = await row.prepare();
+    const token =
+      caller === 'none'
+        ? undefined
+        : caller === 'registrarX'
+          ? (prepared.registrarX ?? tokens.registrarY)
+          : tokens[caller];
+    const [method] = row.route.split(' ') as ['GET' | 'POST' | 'PUT' | 'DELETE'];
+    const response = await stack.app.inject({
+      method,
+      url: prepared.url,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(prepared.body === undefined
+          ? {}
+          : { 'content-type': prepared.image ? 'image/png' : 'application/json' }),
+      },
+      ...(prepared.body === undefined
+        ? {}
+        : { payload: prepared.image ? (prepared.body as Buffer) : JSON.stringify(prepared.body) }),
+    });
+    expect(response.statusCode, response.body.slice(0, 200)).toBe(status);
+    if (caller.startsWith('station') || caller === 'none' || caller === 'bad') {
+      // Stations and the public never learn who holds a packet.
+      expect(response.body).not.toMatch(/"registrarId"/);
+    }
+  });
+});

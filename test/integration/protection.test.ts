@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiClient, errorCodeOf } from '../helpers/api-client.js';
+import { makePage } from '../helpers/images.js';
+import { startTestStack, TEST_ADMIN_TOKEN, type TestStack } from '../helpers/stack.js';
+
+describe('rate limiting of uploads, per token', () => {
+  let stack: TestStack;
+  const api = apiClient(() => stack.app);
+  beforeAll(async () => {
+    stack = await startTestStack('ratelimit', { RATE_LIMIT_UPLOADS_PER_MINUTE: '3' });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('answers 429 with Retry-After past the limit, and leaves other stations alone', async () => {
+    const a = await api.createStation('A');
+    const b = await api.createStation('B');
+    const packetA = await api.createPacket(a.token);
+    const packetB = await api.createPacket(b.token);
+    const page = await makePage('png');
+    for (let n = 1; n <= 3; n++)
+      expect((await api.uploadPage(a.token, packetA.id, n, page)).statusCode).toBe(201);
+    const limited = await api.uploadPage(a.token, packetA.id, 4, page);
+    expect(limited.statusCode).toBe(429);
+    expect(errorCodeOf(limited)).toBe('rate_limited');
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await api.uploadPage(b.token, packetB.id, 1, page)).statusCode).toBe(201);
+    // Reading is not limited, and nothing was recorded for the refused upload.
+    const view = (await api.getPacket(a.token, packetA.id)).json();
+    expect(view.pages.map((p: { n: number }) => p.n)).toEqual([1, 2, 3]);
+  });
+});
+
+describe('under pressure', () => {
+  let stack: TestStack;
+  const api = apiClient(() => stack.app);
+  beforeAll(async () => {
+    // A heap limit no process can meet: every request meets the pressure valve, deterministically.
+    stack = await startTestStack('pressure', { PRESSURE_MAX_HEAP_BYTES: '1' });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('answers 503 overloaded with Retry-After instead of doing the work', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // the first heap sample
+    const response = await api.json('GET', '/v1/stations', TEST_ADMIN_TOKEN);
+    expect(response.statusCode).toBe(503);
+    expect(errorCodeOf(response)).toBe('overloaded');
+    expect(response.headers['retry-after']).toBe('5');
+  });
+});
+
+describe('security headers', () => {
+  let stack: TestStack;
+  const api = apiClient(() => stack.app);
+  beforeAll(async () => {
+    stack = await startTestStack('headers');
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it.each(['/docs/static/index.html', '/v1/track/AAAA-BBBB-CCCC-DDDD', '/health/live'])(
+    '%s carries them',
+    async (url) => {
+      const response = await api.json('GET', url);
+      expect(response.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+      expect(response.headers['x-content-type-options']).toBe('nosniff');
+      expect(response.headers['x-frame-options']).toBe('SAMEORIGIN');
+      expect(response.headers['strict-transport-security']).toBeDefined();
+    },
+  );
+});
