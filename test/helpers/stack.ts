@@ -78,7 +78,8 @@ export async function startTestStack(
   };
   stack.close = async () => {
     await stop();
-    await s3.close();
+    // A test may have restarted the S3 server; close the one running now.
+    await stack.s3.close();
     await deletePrefix(inject('redisUrl'), prefix);
     await rm(dataDir, { recursive: true, force: true });
   };

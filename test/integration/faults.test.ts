@@ -1,0 +1,382 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyChain } from '../../src/dispatch/protocol.js';
+import { startEmbeddedS3 } from '../../src/infra/embedded-s3.js';
+import { createLogger } from '../../src/infra/logger.js';
+import { connectRedis, type SpawnedRedis, spawnRedisServer } from '../../src/infra/redis.js';
+import { loadSigningIdentity } from '../../src/infra/signing-identity.js';
+import type { TesseractPool } from '../../src/ocr/tesseract-pool.js';
+import { startBundleWorker } from '../../src/workers/bundle-worker.js';
+import { startPageWorker } from '../../src/workers/page-worker.js';
+import { PDF_FONT_FILE } from '../../src/workers/start-worker-role.js';
+import { generatePage } from '../fixtures/page-generator.js';
+import { apiClient } from '../helpers/api-client.js';
+import { dispatcherFor, freeRegistrars, readyPacket } from '../helpers/dispatch.js';
+import { pageWorkerDepsFor, startTestPool } from '../helpers/ocr-pool.js';
+import { type ServiceProcess, startServiceProcess } from '../helpers/service-process.js';
+import { startTestStack, type TestStack, testEnv } from '../helpers/stack.js';
+
+const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 90_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await sleep(150);
+  }
+}
+
+/** Object keys s3rver keeps under a packet (it stores each object as `<key>._S3rver_object`). */
+async function storedObjects(stack: TestStack, packetId: string): Promise<string[]> {
+  const root = path.join(stack.dataDir, 's3', 'test-bucket', 'packets', packetId);
+  const entries = await readdir(root, { recursive: true });
+  return entries.filter((entry) => entry.endsWith('._S3rver_object')).sort();
+}
+
+describe('a worker process killed in the middle of OCR, again and again', () => {
+  let stack: TestStack;
+  const api = apiClient(() => stack.app);
+  beforeAll(async () => {
+    stack = await startTestStack('fault-worker');
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('ends with every page done exactly once, with no duplicate objects, after a new worker starts', async () => {
+    const station = await api.createStation();
+    const packet = await api.createPacket(station.token);
+    const pages = await Promise.all(
+      [0, 1, 2, 3].map((i) =>
+        generatePage({ dpi: 200, skewDeg: i * 2 - 3, paragraphs: { from: i * 2, count: 2 } }),
+      ),
+    );
+    for (const [i, page] of pages.entries())
+      await api.uploadPage(station.token, packet.id, i + 1, page.bytes, 'image/jpeg');
+
+    const env = testEnv(stack.s3, stack.prefix, stack.dataDir, {
+      ROLE: 'worker',
+      OCR_CONCURRENCY: '1',
+      METRICS_PORT: '0',
+      // Short locks, so work held by a killed worker comes back in seconds, not a minute.
+      JOB_LOCK_MS: '3000',
+      JOB_STALLED_CHECK_MS: '1000',
+    });
+    const statuses = async () =>
+      (await api.getPacket(station.token, packet.id))
+        .json()
+        .pages.map((p: { status: string }) => p.status) as string[];
+    let kills = 0;
+    for (let round = 0; round < 3; round++) {
+      const worker: ServiceProcess = startServiceProcess(env);
+      await until('a page in processing', async () => (await statuses()).includes('processing'));
+      worker.child.kill('SIGKILL');
+      await worker.exitCode;
+      kills++;
+    }
+    const survivor = startServiceProcess(env);
+    try {
+      await until(
+        'all pages done',
+        async () => (await statuses()).every((status) => status === 'done'),
+        120_000,
+      );
+    } finally {
+      expect(await survivor.stop('SIGTERM')).toBe(0);
+    }
+    expect(kills).toBe(3);
+    const counts = await stack.runtime.jobs.queues
+      .get('pages')!
+      .getJobCounts('completed', 'failed', 'waiting', 'active', 'delayed');
+    expect(counts).toMatchObject({ completed: 4, failed: 0, waiting: 0, active: 0, delayed: 0 });
+    // Per page: the original, the processed image and the OCR result, at their fixed keys; nothing twice.
+    const objects = await storedObjects(stack, packet.id);
+    expect(objects).toHaveLength(12);
+    for (let n = 1; n <= 4; n++)
+      expect(objects.filter((key) => key.startsWith(`pages/${n}/`))).toHaveLength(3);
+  }, 240_000);
+});
+
+describe('S3 unavailable while a packet is bundled', () => {
+  let stack: TestStack;
+  let pool: TesseractPool;
+  let connection: Redis;
+  let workers: Worker[];
+  const api = apiClient(() => stack.app);
+  beforeAll(async () => {
+    stack = await startTestStack('fault-s3');
+    pool = await startTestPool(1);
+    connection = await connectRedis(stack.runtime.redisUrl, 'blocking');
+    const identity = await loadSigningIdentity(
+      { kind: 'generated', dataDir: stack.dataDir, office: 'Office' },
+      log,
+    );
+    workers = [
+      startPageWorker(pageWorkerDepsFor(stack.runtime, stack.prefix, pool, connection, log)),
+      startBundleWorker({
+        connection,
+        redisPrefix: stack.prefix,
+        packets: stack.runtime.packets,
+        assignments: stack.runtime.assignments,
+        store: stack.runtime.store,
+        identity,
+        font: await readFile(PDF_FONT_FILE),
+        office: { name: 'Office', location: 'Kyiv' },
+        metrics: stack.runtime.metrics,
+        log,
+      }),
+    ];
+  });
+  afterAll(async () => {
+    await Promise.all(workers.map((worker) => worker.close()));
+    await connection?.quit();
+    await pool?.close();
+    await stack?.close();
+  });
+
+  it('retries with backoff and completes once S3 is back (~10 s later)', async () => {
+    const station = await api.createStation();
+    const packet = await api.createPacket(station.token);
+    await api.uploadPage(station.token, packet.id, 1, (await generatePage({ dpi: 200 })).bytes, 'image/jpeg');
+    await until(
+      'page done',
+      async () => (await api.getPacket(station.token, packet.id)).json().pages[0].status === 'done',
+    );
+
+    const port = stack.s3.port;
+    await stack.s3.close();
+    const outageStarted = Date.now();
+    expect((await api.submit(station.token, packet.id, 1)).statusCode).toBe(202);
+    await until(
+      'a failed bundle attempt',
+      async () => {
+        const jobs = await stack.runtime.jobs.queues
+          .get('packets')!
+          .getJobs(['delayed', 'waiting', 'active']);
+        return jobs.some((job) => job.attemptsMade > 0);
+      },
+      30_000,
+    );
+    await sleep(Math.max(0, 10_000 - (Date.now() - outageStarted)));
+    stack.s3 = await startEmbeddedS3(stack.dataDir, port);
+
+    const ready = await until(
+      'packet ready',
+      async () => {
+        const view = (await api.getPacket(station.token, packet.id)).json();
+        return view.status === 'ready' ? view : undefined;
+      },
+      60_000,
+    );
+    expect(ready.status).toBe('ready');
+    const [job] = await stack.runtime.jobs.queues.get('packets')!.getJobs(['completed']);
+    expect(job!.attemptsMade).toBeGreaterThan(1);
+  }, 120_000);
+});
+
+describe('Redis restarted while pages are processed', () => {
+  let redis: SpawnedRedis;
+  let redisDir: string;
+  let stack: TestStack;
+  let pool: TesseractPool;
+  let connection: Redis;
+  let worker: Worker;
+  const api = apiClient(() => stack.app);
+  beforeAll(async () => {
+    redisDir = await mkdtemp(path.join(os.tmpdir(), 'scan-test-redis-restart-'));
+    redis = await spawnRedisServer(redisDir);
+    stack = await startTestStack('fault-redis', { REDIS_URL: redis.url });
+    pool = await startTestPool(1);
+    connection = await connectRedis(redis.url, 'blocking');
+    worker = startPageWorker(pageWorkerDepsFor(stack.runtime, stack.prefix, pool, connection, log));
+  });
+  afterAll(async () => {
+    await worker?.close();
+    await connection?.quit();
+    await pool?.close();
+    await stack?.close().catch(() => {});
+    await redis?.stop();
+    await rm(redisDir, { recursive: true, force: true });
+  });
+
+  it('loses no accepted page or packet; the API and the queue resume by themselves', async () => {
+    const station = await api.createStation();
+    const packet = await api.createPacket(station.token);
+    const pages = await Promise.all(
+      [0, 1, 2].map((i) => generatePage({ dpi: 200, paragraphs: { from: i + 4, count: 2 } })),
+    );
+    for (const [i, page] of pages.entries())
+      await api.uploadPage(station.token, packet.id, i + 1, page.bytes, 'image/jpeg');
+    await sleep(1100); // appendfsync everysec: what was acknowledged a second ago is on disk
+
+    await redis.stop();
+    await sleep(1000);
+    redis = await spawnRedisServer(redisDir, redis.port);
+    await until(
+      'the API is ready again',
+      async () => (await api.json('GET', '/health/ready')).statusCode === 200,
+      30_000,
+    );
+
+    const view = await until(
+      'all three pages done',
+      async () => {
+        const current = (await api.getPacket(station.token, packet.id)).json();
+        return current.pages?.length === 3 &&
+          current.pages.every((p: { status: string }) => p.status === 'done')
+          ? current
+          : undefined;
+      },
+      120_000,
+    );
+    expect(view.pages.map((p: { n: number }) => p.n)).toEqual([1, 2, 3]);
+    expect((await api.submit(station.token, packet.id, 3)).statusCode).toBe(202);
+  }, 180_000);
+});
+
+describe('a dispatcher that dies between draw and assignment', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack('fault-dispatch');
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('loses nothing: another dispatcher assigns the packet once, and the chain verifies', async () => {
+    const { runtime } = stack;
+    await freeRegistrars(runtime, 3, ['fault']);
+    const packet = await readyPacket(runtime, 'fault');
+    // This dispatcher draws, then "dies" at the moment it would commit the assignment.
+    const doomed = dispatcherFor(runtime);
+    const realAssign = runtime.assignments.assign.bind(runtime.assignments);
+    runtime.assignments.assign = async () => {
+      throw new Error('process killed between draw and assignment');
+    };
+    await expect(doomed.dispatchAll()).rejects.toThrow('killed');
+    runtime.assignments.assign = realAssign;
+    expect((await runtime.packets.get(packet.id))!.status).toBe('ready');
+    expect(await runtime.assignments.entries()).toEqual([]);
+
+    expect(await dispatcherFor(runtime).dispatchAll()).toBe(1);
+    const assigned = (await runtime.packets.get(packet.id))!;
+    expect(assigned.status).toBe('assigned');
+    const entries = await runtime.assignments.entries();
+    expect(entries.filter((entry) => entry.type === 'draw' && entry.packetId === packet.id)).toHaveLength(1);
+    expect(verifyChain(entries).ok).toBe(true);
+  });
+
+  it('survives dispatcher processes being SIGKILLed while 40 packets are drawn and decided', async () => {
+    const { runtime } = stack;
+    const registrars = await freeRegistrars(runtime, 4, ['fault-loop']);
+    const packets = await Promise.all(Array.from({ length: 40 }, () => readyPacket(runtime, 'fault-loop')));
+    const env = testEnv(stack.s3, stack.prefix, stack.dataDir, {
+      ROLE: 'dispatcher',
+      METRICS_PORT: '0',
+      DISPATCH_SWEEP_SECONDS: '1',
+    });
+    let dispatcher = startServiceProcess(env);
+    let decided = 0;
+    let kills = 0;
+    const deadline = Date.now() + 120_000;
+    while (decided < packets.length && Date.now() < deadline) {
+      for (const id of registrars) {
+        const registrar = (await runtime.principals.getRegistrar(id))!;
+        if (!registrar.packetId) continue;
+        const held = (await runtime.packets.get(registrar.packetId))!;
+        if ((await runtime.assignments.decide(held.id, id, held.drawSeq!, 'approved', '')).outcome === 'ok')
+          decided++;
+      }
+      if (decided > 0 && decided % 8 === 0 && kills < decided / 8) {
+        dispatcher.child.kill('SIGKILL');
+        await dispatcher.exitCode;
+        kills++;
+        dispatcher = startServiceProcess(env);
+      }
+      await sleep(20);
+    }
+    // A graceful stop needs a process that got as far as installing its signal handlers.
+    await dispatcher.waitFor(/Scan office is running/);
+    expect(await dispatcher.stop('SIGTERM')).toBe(0);
+    expect(decided).toBe(40);
+    expect(kills).toBeGreaterThanOrEqual(3);
+    const entries = await runtime.assignments.entries();
+    expect(verifyChain(entries).ok).toBe(true);
+    const draws = entries.filter(
+      (entry) => entry.type === 'draw' && packets.some((p) => p.id === entry.packetId),
+    );
+    expect(draws).toHaveLength(40);
+    expect(new Set(draws.map((draw) => draw.packetId)).size).toBe(40);
+  }, 180_000);
+});
+
+describe('the API process restarted during a multi-page upload', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack('fault-api');
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('the station retries and ends with a complete packet', async () => {
+    const api = apiClient(() => stack.app);
+    const station = await api.createStation();
+    const env = testEnv(stack.s3, stack.prefix, stack.dataDir, { ROLE: 'api', PORT: '0' });
+    const pages = await Promise.all(
+      [1, 2, 3, 4].map((n) => generatePage({ dpi: 200, paragraphs: { from: n, count: 1 } })),
+    );
+    const upload = (base: string, packetId: string, n: number) =>
+      fetch(`${base}/v1/packets/${packetId}/pages/${n}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${station.token}`, 'content-type': 'image/jpeg' },
+        body: pages[n - 1]!.bytes,
+      });
+
+    let service = startServiceProcess(env);
+    let [, base] = await service.waitFor(/API\s+(http:\/\/\S+)\/v1/);
+    const created = await fetch(`${base}/v1/packets`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${station.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ticket: 'R-1', service: 'land' }),
+    });
+    const packet = (await created.json()) as { id: string };
+    expect((await upload(base!, packet.id, 1)).status).toBe(201);
+    expect((await upload(base!, packet.id, 2)).status).toBe(201);
+    // Page 3 is on the wire when the process dies.
+    const inFlight = upload(base!, packet.id, 3).then(
+      (response) => response.status,
+      () => 'connection lost',
+    );
+    service.child.kill('SIGKILL');
+    await service.exitCode;
+    const firstAttempt = await inFlight;
+
+    service = startServiceProcess(env);
+    [, base] = await service.waitFor(/API\s+(http:\/\/\S+)\/v1/);
+    // The station's retry: 201 if the first attempt never landed, 200 if it did.
+    expect([200, 201]).toContain((await upload(base!, packet.id, 3)).status);
+    expect((await upload(base!, packet.id, 4)).status).toBe(201);
+    const submit = await fetch(`${base}/v1/packets/${packet.id}/submit`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${station.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ pages: 4 }),
+    });
+    expect(submit.status).toBe(202);
+    expect(await service.stop('SIGTERM')).toBe(0);
+    const view = (await api.getPacket(station.token, packet.id)).json();
+    expect(view.pages.map((p: { n: number }) => p.n)).toEqual([1, 2, 3, 4]);
+    expect(['connection lost', 201]).toContain(firstAttempt);
+  }, 120_000);
+});
