@@ -1,0 +1,202 @@
+/**
+ * npm run bench:intake [-- --stations 30 --seconds 30 --url http://127.0.0.1:8080]
+ *
+ * Scanner stations hammering the upload route: each connection is one station uploading distinct ~1 MB JPEG
+ * pages (a rescan of pages 1…500 in turn) as fast as it can. Without --url the script starts an API process
+ * (ROLE=api, embedded S3 server, the local Redis or one it spawns) and measures it; no OCR worker competes for
+ * the CPU. Prints JSON: uploads/s, latency percentiles, errors, and the API process's RSS at start, end and peak.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import sharp from 'sharp';
+import { findFreePort } from '../src/infra/free-port.js';
+
+const { values: args } = parseArgs({
+  options: {
+    stations: { type: 'string', default: '30' },
+    seconds: { type: 'string', default: '30' },
+    url: { type: 'string' },
+    // Run the S3 server as its own process, as MinIO would be, instead of inside the API process.
+    'separate-s3': { type: 'boolean', default: false },
+  },
+});
+const stationCount = Number(args.stations);
+const seconds = Number(args.seconds);
+const ROOT = path.resolve(import.meta.dirname, '..');
+
+/** A ~1 MB greyscale JPEG of noise (it does not compress), and variants with distinct bytes after the end marker. */
+async function pageVariants(count: number): Promise<Buffer[]> {
+  const width = 1654;
+  const height = 1100;
+  const base = await sharp(randomBytes(width * height), { raw: { width, height, channels: 1 } })
+    .jpeg({ quality: 88 })
+    .toBuffer();
+  return Array.from({ length: count }, () => Buffer.concat([base, randomBytes(16)]));
+}
+
+async function rssKb(pid: number): Promise<{ current: number; peak: number }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string) => Number(status.match(new RegExp(`^${name}:\\s+(\\d+)`, 'm'))?.[1] ?? 0);
+  return { current: field('VmRSS'), peak: field('VmHWM') };
+}
+
+async function startS3Process(dataDir: string): Promise<{ port: number; child: ChildProcess }> {
+  const port = await findFreePort();
+  const child = spawn(
+    path.join(ROOT, 'node_modules/.bin/s3rver'),
+    ['-d', path.join(dataDir, 's3'), '-a', '127.0.0.1', '-p', String(port), '--silent'],
+    { stdio: 'ignore' },
+  );
+  for (let i = 0; i < 100; i++) {
+    const up = await fetch(`http://127.0.0.1:${port}/`).then(
+      () => true,
+      () => false,
+    );
+    if (up) return { port, child };
+    await sleep(100);
+  }
+  throw new Error('s3rver did not start');
+}
+
+type StartedApi = { url: string; child: ChildProcess; adminToken: string; cleanup: () => Promise<void> };
+
+async function startApi(): Promise<StartedApi> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-intake-'));
+  await mkdir(path.join(dataDir, 's3'), { recursive: true });
+  const adminToken = `adm_${randomBytes(32).toString('base64url')}`;
+  const s3 = args['separate-s3'] ? await startS3Process(dataDir) : undefined;
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist/main.js')], {
+    env: {
+      PATH: process.env.PATH,
+      ROLE: 'api',
+      PORT: '0',
+      DATA_DIR: dataDir,
+      ADMIN_TOKEN: adminToken,
+      REDIS_PREFIX: `bench-${randomBytes(3).toString('hex')}`,
+      LOG_LEVEL: 'warn',
+      // Measure capacity, not the per-token limit.
+      RATE_LIMIT_UPLOADS_PER_MINUTE: '100000000',
+      ...(s3
+        ? {
+            S3_ENDPOINT: '127.0.0.1',
+            S3_PORT: String(s3.port),
+            S3_ACCESS_KEY: 'S3RVER',
+            S3_SECRET_KEY: 'S3RVER',
+          }
+        : {}),
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const cleanup = async () => {
+    // Stop the writers before their files go.
+    if (child.exitCode === null) {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+    s3?.child.kill('SIGTERM');
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const match = output.match(/API\s+(http:\/\/\S+)\/v1/);
+    if (match) return { url: match[1]!, child, adminToken, cleanup };
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`the API did not start:\n${output}`);
+    await sleep(100);
+  }
+}
+
+async function main() {
+  const api = args.url
+    ? { url: args.url, child: undefined, adminToken: process.env.ADMIN_TOKEN ?? '', cleanup: async () => {} }
+    : await startApi();
+  const call = async (method: string, url: string, token: string, body: unknown) => {
+    const response = await fetch(`${api.url}${url}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (!response.ok) throw new Error(`${method} ${url} → ${response.status} ${await response.text()}`);
+    return response.json() as Promise<{ id: string; token: string }>;
+  };
+  const stations: Array<{ token: string; packetId: string; next: number }> = [];
+  for (let i = 0; i < stationCount; i++) {
+    const station = await call('POST', '/v1/stations', api.adminToken, { name: `Bench ${i}` });
+    const packet = await call('POST', '/v1/packets', station.token, { ticket: `B-${i}`, service: 'bench' });
+    stations.push({ token: station.token, packetId: packet.id, next: 0 });
+  }
+  const variants = await pageVariants(64);
+  const pid = api.child?.pid;
+  const before = pid ? await rssKb(pid) : undefined;
+
+  let connection = 0;
+  const result = await autocannon({
+    url: api.url,
+    connections: stationCount,
+    duration: seconds,
+    requests: [
+      {
+        method: 'PUT',
+        setupRequest: (request, rawContext) => {
+          const context = rawContext as { station?: (typeof stations)[number] };
+          // Each connection is one station; it rescans its pages 1…500 in turn with distinct bytes.
+          context.station ??= stations[connection++ % stations.length]!;
+          const station = context.station;
+          station.next = (station.next % 500) + 1;
+          return {
+            ...request,
+            path: `/v1/packets/${station.packetId}/pages/${station.next}`,
+            headers: { authorization: `Bearer ${station.token}`, 'content-type': 'image/jpeg' },
+            body: variants[(station.next + connection) % variants.length]!,
+          };
+        },
+      },
+    ],
+  });
+  const after = pid ? await rssKb(pid) : undefined;
+  await api.cleanup();
+
+  const report = {
+    benchmark: 'intake',
+    machine: { cpus: os.availableParallelism(), node: process.version },
+    config: {
+      stations: stationCount,
+      seconds,
+      pageBytes: variants[0]!.length,
+      store: args.url
+        ? 'as configured'
+        : args['separate-s3']
+          ? 's3rver in its own process'
+          : 'embedded s3rver (in the API process)',
+    },
+    uploadsPerSecond: Number((result['2xx'] / result.duration).toFixed(1)),
+    latencyMs: {
+      p50: result.latency.p50,
+      p90: result.latency.p90,
+      p99: result.latency.p99,
+      max: result.latency.max,
+    },
+    totals: { ok: result['2xx'], non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts },
+    apiRssMb:
+      before && after
+        ? {
+            start: Math.round(before.current / 1024),
+            end: Math.round(after.current / 1024),
+            peak: Math.round(after.peak / 1024),
+          }
+        : null,
+    targets: { uploadsPerSecond: 300, p99Ms: 100, errors: 0 },
+  };
+  console.log(JSON.stringify(report, null, 2));
+}
+
+await main();
