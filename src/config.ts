@@ -68,6 +68,7 @@ const envSchema = z.object({
   DISPATCH_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
 
   RATE_LIMIT_UPLOADS_PER_MINUTE: positiveInt.default(600),
+  REQUEST_TIMEOUT_MS: positiveInt.default(60_000),
   PRESSURE_MAX_EVENT_LOOP_DELAY_MS: positiveInt.default(1000),
   PRESSURE_MAX_HEAP_BYTES: positiveInt.default(3 * 1024 * 1024 * 1024),
   JOB_LOCK_MS: z.coerce.number().int().min(1000).default(60_000),
@@ -116,7 +117,12 @@ export type Config = {
   office: { name: string; location: string };
   signing: SigningSource;
   dispatch: { minPool: number; window: number; sweepSeconds: number };
-  protection: { uploadsPerMinute: number; maxEventLoopDelayMs: number; maxHeapBytes: number };
+  protection: {
+    uploadsPerMinute: number;
+    maxEventLoopDelayMs: number;
+    maxHeapBytes: number;
+    requestTimeoutMs: number;
+  };
   /** How long a job is locked by its worker, and how often dead workers' jobs are looked for (stalled jobs). */
   jobs: { lockMs: number; stalledCheckMs: number };
   cpuCount: number;
@@ -197,6 +203,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       uploadsPerMinute: e.RATE_LIMIT_UPLOADS_PER_MINUTE,
       maxEventLoopDelayMs: e.PRESSURE_MAX_EVENT_LOOP_DELAY_MS,
       maxHeapBytes: e.PRESSURE_MAX_HEAP_BYTES,
+      requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     },
     jobs: { lockMs: e.JOB_LOCK_MS, stalledCheckMs: e.JOB_STALLED_CHECK_MS },
     dispatch: {

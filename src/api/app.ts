@@ -27,9 +27,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     genReqId: () => randomUUID(),
     requestIdHeader: 'x-request-id',
     bodyLimit: JSON_BODY_LIMIT,
-    // A slow or stalled client must not hold a connection forever.
-    requestTimeout: 60_000,
-    connectionTimeout: 60_000,
+    // A slow or stalled client (slow-loris) must not hold a connection forever. Node checks the request timeout
+    // only every connectionsCheckingInterval (30 s by default), so check at a quarter of the timeout.
+    requestTimeout: deps.config.protection.requestTimeoutMs,
+    connectionTimeout: deps.config.protection.requestTimeoutMs,
+    // Node enforces requestTimeout only when headersTimeout is not larger than it.
+    http: {
+      connectionsCheckingInterval: Math.max(250, Math.floor(deps.config.protection.requestTimeoutMs / 4)),
+      headersTimeout: Math.min(60_000, deps.config.protection.requestTimeoutMs),
+      requestTimeout: deps.config.protection.requestTimeoutMs,
+    },
     keepAliveTimeout: 10_000,
     return503OnClosing: true,
   });

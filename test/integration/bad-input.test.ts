@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import net from 'node:net';
 import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,6 +41,7 @@ beforeAll(async () => {
   stack = await startTestStack('bad-input', {
     MAX_PAGE_BYTES: String(MAX_PAGE_BYTES),
     MAX_PAGE_PIXELS: String(MAX_PAGE_PIXELS),
+    REQUEST_TIMEOUT_MS: '1500',
   });
   station = await api.createStation();
   packetId = (await api.createPacket(station.token)).id;
@@ -357,4 +359,77 @@ describe('the service stays healthy', () => {
     expect(jobs.filter((job) => job.data.packetId === packetId)).toHaveLength(2);
     expect((await api.json('GET', '/v1/stations', TEST_ADMIN_TOKEN)).statusCode).toBe(200);
   });
+});
+
+describe('on a real socket', () => {
+  let base: { host: string; port: number };
+  beforeAll(async () => {
+    await stack.app.listen({ host: '127.0.0.1', port: 0 });
+    const address = stack.app.server.address() as net.AddressInfo;
+    base = { host: '127.0.0.1', port: address.port };
+  });
+
+  /** Sends a raw HTTP/1.1 request and returns the status line's code (or 'closed'). */
+  function rawRequest(head: string, bodyChunks: Buffer[], pauseMs = 0): Promise<number | 'closed'> {
+    return new Promise((resolve) => {
+      const socket = net.connect(base.port, base.host, async () => {
+        socket.write(head);
+        for (const chunk of bodyChunks) {
+          if (socket.destroyed) break;
+          socket.write(chunk);
+          if (pauseMs) await new Promise((wait) => setTimeout(wait, pauseMs));
+        }
+      });
+      let response = '';
+      socket.on('data', (data) => {
+        response += data.toString('latin1');
+      });
+      socket.on('error', () => {});
+      socket.on('close', () => {
+        const code = response.match(/^HTTP\/1\.1 (\d{3})/)?.[1];
+        resolve(code ? Number(code) : 'closed');
+      });
+    });
+  }
+
+  const uploadHead = (n: number, extra: string) =>
+    `PUT /v1/packets/${packetId}/pages/${n} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${station.token}\r\nContent-Type: image/png\r\nConnection: close\r\n${extra}\r\n`;
+  const chunked = (data: Buffer) =>
+    Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, Buffer.from('\r\n')]);
+
+  it('accepts a chunked upload without Content-Length', async () => {
+    const page = await makePage('png', { seed: 42 });
+    const status = await rawRequest(uploadHead(3, 'Transfer-Encoding: chunked\r\n'), [
+      chunked(page.subarray(0, 1000)),
+      chunked(page.subarray(1000)),
+      Buffer.from('0\r\n\r\n'),
+    ]);
+    expect(status).toBe(201);
+  });
+
+  it('stops a chunked upload that grows past MAX_PAGE_BYTES with 413', async () => {
+    const block = Buffer.alloc(64 * 1024, 7);
+    const chunks = Array.from({ length: Math.ceil((MAX_PAGE_BYTES * 1.5) / block.length) }, () =>
+      chunked(block),
+    );
+    expect(
+      await rawRequest(uploadHead(4, 'Transfer-Encoding: chunked\r\n'), [
+        ...chunks,
+        Buffer.from('0\r\n\r\n'),
+      ]),
+    ).toBe(413);
+  });
+
+  it('cuts off a slow-loris body instead of waiting for it, and stays healthy', async () => {
+    // 120 bytes at 100 ms each would take 12 s and still be far from the announced 100 000 bytes. Node checks
+    // request timeouts on an interval, so the cut comes a few seconds after REQUEST_TIMEOUT_MS, not exactly at it.
+    const started = Date.now();
+    const trickle = Array.from({ length: 120 }, () => Buffer.from('x'));
+    const status = await rawRequest(uploadHead(5, 'Content-Length: 100000\r\n'), trickle, 100);
+    expect([408, 'closed']).toContain(status);
+    expect(Date.now() - started).toBeLessThan(9000);
+    expect((await api.json('GET', '/health/ready')).statusCode).toBe(200);
+    const view = (await api.getPacket(station.token, packetId)).json();
+    expect(view.pages.map((p: { n: number }) => p.n)).not.toContain(5);
+  }, 20_000);
 });
