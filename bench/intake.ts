@@ -9,14 +9,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import sharp from 'sharp';
-import { findFreePort } from '../src/infra/free-port.js';
+import { rssMb, startS3Process } from './processes.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -39,30 +39,6 @@ async function pageVariants(count: number): Promise<Buffer[]> {
     .jpeg({ quality: 88 })
     .toBuffer();
   return Array.from({ length: count }, () => Buffer.concat([base, randomBytes(16)]));
-}
-
-async function rssKb(pid: number): Promise<{ current: number; peak: number }> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const field = (name: string) => Number(status.match(new RegExp(`^${name}:\\s+(\\d+)`, 'm'))?.[1] ?? 0);
-  return { current: field('VmRSS'), peak: field('VmHWM') };
-}
-
-async function startS3Process(dataDir: string): Promise<{ port: number; child: ChildProcess }> {
-  const port = await findFreePort();
-  const child = spawn(
-    path.join(ROOT, 'node_modules/.bin/s3rver'),
-    ['-d', path.join(dataDir, 's3'), '-a', '127.0.0.1', '-p', String(port), '--silent'],
-    { stdio: 'ignore' },
-  );
-  for (let i = 0; i < 100; i++) {
-    const up = await fetch(`http://127.0.0.1:${port}/`).then(
-      () => true,
-      () => false,
-    );
-    if (up) return { port, child };
-    await sleep(100);
-  }
-  throw new Error('s3rver did not start');
 }
 
 type StartedApi = { url: string; child: ChildProcess; adminToken: string; cleanup: () => Promise<void> };
@@ -136,7 +112,7 @@ async function main() {
   }
   const variants = await pageVariants(64);
   const pid = api.child?.pid;
-  const before = pid ? await rssKb(pid) : undefined;
+  const before = pid ? await rssMb(pid) : undefined;
 
   let connection = 0;
   const result = await autocannon({
@@ -162,7 +138,7 @@ async function main() {
       },
     ],
   });
-  const after = pid ? await rssKb(pid) : undefined;
+  const after = pid ? await rssMb(pid) : undefined;
   await api.cleanup();
 
   const report = {
@@ -186,14 +162,7 @@ async function main() {
       max: result.latency.max,
     },
     totals: { ok: result['2xx'], non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts },
-    apiRssMb:
-      before && after
-        ? {
-            start: Math.round(before.current / 1024),
-            end: Math.round(after.current / 1024),
-            peak: Math.round(after.peak / 1024),
-          }
-        : null,
+    apiRssMb: before && after ? { start: before.current, end: after.current, peak: after.peak } : null,
     targets: { uploadsPerSecond: 300, p99Ms: 100, errors: 0 },
   };
   console.log(JSON.stringify(report, null, 2));

@@ -23,6 +23,7 @@ import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } from '../src/infra/embedded-
 import { findFreePort } from '../src/infra/free-port.js';
 import { connectRedis, redisAnswers, spawnRedisServer } from '../src/infra/redis.js';
 import { generatePage } from '../test/fixtures/page-generator.js';
+import { httpCaller } from '../test/helpers/http-caller.js';
 import { deletePrefix } from '../test/helpers/redis-cleanup.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -186,29 +187,6 @@ async function stopRole(processHandle: RoleProcess, timeoutMs = 90_000): Promise
   return code;
 }
 
-function api(port: number) {
-  return async (
-    method: string,
-    url: string,
-    token: string | undefined,
-    body?: unknown,
-    contentType?: string,
-  ) => {
-    const response = await fetch(`http://127.0.0.1:${port}${url}`, {
-      method,
-      headers: {
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-        ...(body === undefined ? {} : { 'content-type': contentType ?? 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: Buffer.isBuffer(body) ? body : JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    if (response.status >= 400) throw new Error(`${method} ${url} → ${response.status} ${text}`);
-    // biome-ignore lint/suspicious/noExplicitAny: the smoke test reads the API's JSON loosely.
-    return (text ? JSON.parse(text) : undefined) as any;
-  };
-}
-
 async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined>,
@@ -276,7 +254,7 @@ async function main() {
     log('api, worker and dispatcher are healthy (HTTP and the image healthcheck)');
 
     // 2. One packet end to end.
-    const call = api(apiRole.port!);
+    const call = httpCaller(`http://127.0.0.1:${apiRole.port}`);
     const station = await call('POST', '/v1/stations', ADMIN_TOKEN, { name: 'Smoke station' });
     const registrar = await call('POST', '/v1/registrars', ADMIN_TOKEN, {
       name: 'Smoke registrar',
@@ -345,7 +323,7 @@ async function main() {
           await startRole(image, 'worker', environment(runPrefix), { OCR_CONCURRENCY: '1' }),
         );
       running.push(...workerProcesses);
-      const runCall = api(runApi.port!);
+      const runCall = httpCaller(`http://127.0.0.1:${runApi.port}`);
       const runStation = await runCall('POST', '/v1/stations', ADMIN_TOKEN, { name: 'Scaling' });
       const runPacket = await runCall('POST', '/v1/packets', runStation.token, {
         ticket: 'S-3',

@@ -1,0 +1,85 @@
+/** Processes the benchmarks run: an S3 server of its own, and service roles from the built dist/. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { findFreePort } from '../src/infra/free-port.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+
+/** s3rver as its own process, as MinIO would be: the service reaches it only over HTTP. */
+export async function startS3Process(dataDir: string): Promise<{ port: number; child: ChildProcess }> {
+  const port = await findFreePort();
+  const child = spawn(
+    path.join(ROOT, 'node_modules/.bin/s3rver'),
+    ['-d', path.join(dataDir, 's3'), '-a', '127.0.0.1', '-p', String(port), '--silent'],
+    { stdio: 'ignore' },
+  );
+  for (let i = 0; i < 100; i++) {
+    const up = await fetch(`http://127.0.0.1:${port}/`).then(
+      () => true,
+      () => false,
+    );
+    if (up) return { port, child };
+    await sleep(100);
+  }
+  throw new Error('s3rver did not start');
+}
+
+export type RoleProcess = {
+  role: string;
+  child: ChildProcess;
+  port: number;
+  metricsPort: number;
+  output: () => string;
+};
+
+/** Starts `node dist/main.js` with a role, and waits until it answers its health route. */
+export async function startDistRole(role: string, env: Record<string, string>): Promise<RoleProcess> {
+  const port = await findFreePort();
+  const metricsPort = await findFreePort();
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist/main.js')], {
+    env: {
+      PATH: process.env.PATH,
+      ...env,
+      ROLE: role,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      METRICS_PORT: String(metricsPort),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const health =
+    role === 'api' || role === 'all'
+      ? `http://127.0.0.1:${port}/health/ready`
+      : `http://127.0.0.1:${metricsPort}/health/live`;
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null) throw new Error(`${role} exited:\n${output}`);
+    const up = await fetch(health).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (up) return { role, child, port, metricsPort, output: () => output };
+    await sleep(100);
+  }
+  throw new Error(`${role} did not become healthy:\n${output}`);
+}
+
+/** Current and peak resident memory of a process, in MB (Linux /proc). */
+export async function rssMb(pid: number): Promise<{ current: number; peak: number }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string) => Number(status.match(new RegExp(`^${name}:\\s+(\\d+)`, 'm'))?.[1] ?? 0);
+  return { current: Math.round(field('VmRSS') / 1024), peak: Math.round(field('VmHWM') / 1024) };
+}
+
+/** Busy and total jiffies of the whole machine, for CPU utilisation over an interval. */
+export async function cpuTimes(): Promise<{ busy: number; total: number }> {
+  const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!;
+  const values = line.trim().split(/\s+/).slice(1).map(Number);
+  const idle = (values[3] ?? 0) + (values[4] ?? 0);
+  const total = values.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
