@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import type { Registrar } from '../domain/types.js';
 import type { DrawEntry, DrawReason, ExclusionReason } from './protocol.js';
 
-/** Unbiased integer in [0, n): crypto.randomInt (rejection sampling). Never Math.random, never `% n`. */
+/** Unbiased integer in [0, n): crypto.randomInt (rejection sampling); no non-cryptographic generator, no `% n`. */
 export type RandomIndex = (n: number) => number;
 export const cryptoRandomIndex: RandomIndex = (n) => randomInt(n);
 

@@ -37,15 +37,22 @@ export type Page = {
   processing?: PageProcessing;
 };
 
-export type PageProcessing = {
+/** What the page pipeline found out about a page. */
+export type PageAnalysis = {
+  /** Clockwise quarter turns applied to make the page upright. */
   orientation: 0 | 90 | 180 | 270;
+  /** Clockwise skew of the scan, in degrees (corrected by rotating the other way). */
   skewDeg: number;
   blank: boolean;
+  /** Mean OCR word confidence (0–100); null for blank pages, which are not OCR'd. */
   ocrConfidence: number | null;
   dpi: number;
   colour: boolean;
   width: number;
   height: number;
+};
+
+export type PageProcessing = PageAnalysis & {
   /** Milliseconds per stage. */
   ms: Record<string, number>;
   processedKey: string;

@@ -1,3 +1,4 @@
+import type { PageAnalysis } from '../domain/types.js';
 import { analyzeLayout } from './deskew.js';
 import { normalizePage } from './normalize.js';
 import { EMPTY_OCR, type OcrEngine, type OcrResult, type OrientationDetector } from './ocr.js';
@@ -12,20 +13,7 @@ export type StageTimings = {
   encode: number;
 };
 
-export type PageSummary = {
-  /** Clockwise quarter turns applied to make the page upright. */
-  orientation: 0 | 90 | 180 | 270;
-  /** Clockwise skew of the scan, in degrees (corrected by rotating the other way). */
-  skewDeg: number;
-  blank: boolean;
-  /** Mean OCR word confidence (0–100); null for blank pages, which are not OCR'd. */
-  ocrConfidence: number | null;
-  dpi: number;
-  colour: boolean;
-  width: number;
-  height: number;
-  ms: StageTimings;
-};
+export type PageSummary = PageAnalysis & { ms: StageTimings };
 
 export type ProcessedPage = {
   /** The upright, deskewed page as JPEG (colour when the scan had colour, else greyscale): what the PDF shows. */
