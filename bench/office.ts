@@ -296,3 +296,5 @@ async function main() {
 }
 
 await main();
+// Keep-alive sockets to the stopped service must not hold the terminal.
+process.exit(0);

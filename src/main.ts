@@ -7,6 +7,9 @@ import { createLogger } from './infra/logger.js';
 import { appDepsOf, createRuntime, type Runtime, StartupError } from './runtime.js';
 import { startWorkerRole } from './workers/start-worker-role.js';
 
+/** Below compose's stop_grace_period for workers (90 s), so the process reports itself before Docker kills it. */
+const SHUTDOWN_DEADLINE_MS = 80_000;
+
 function roleFromArgs(fallback: Role): Role {
   const requested = process.argv[2];
   if (requested === undefined) return fallback;
@@ -63,6 +66,11 @@ async function main(): Promise<void> {
       }
       stopping = true;
       log.info({ signal }, 'shutting down: finishing in-flight requests and jobs');
+      // Never hang: past the deadline (longer than a page or a bundle takes), exit and let jobs be recovered.
+      setTimeout(() => {
+        log.error({ timeoutMs: SHUTDOWN_DEADLINE_MS }, 'shutdown did not finish in time; exiting');
+        process.exit(1);
+      }, SHUTDOWN_DEADLINE_MS).unref();
       runtime.shutdown.shutdown().then(
         () => process.exit(0),
         () => process.exit(1),
