@@ -14,9 +14,6 @@ export class AppError extends Error {
 export const notFound = (what: string) => new AppError(404, 'not_found', `${what} not found`);
 export const conflict = (code: string, message: string, details?: Record<string, unknown>) =>
   new AppError(409, code, message, details);
-export const badRequest = (code: string, message: string) => new AppError(400, code, message);
-export const notImplemented = (what: string) =>
-  new AppError(501, 'not_implemented', `${what} is not implemented yet`);
 
 /** A dependency (Redis, S3) did not answer; the client may retry. */
 export class DependencyUnavailableError extends AppError {

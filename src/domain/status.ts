@@ -1,5 +1,3 @@
-import { conflict } from './errors.js';
-
 export const PACKET_STATUSES = [
   'open',
   'submitted',
@@ -46,12 +44,6 @@ export const pageSourcesOf = (to: PageStatus): PageStatus[] =>
 /** The statuses from which a packet may move to `to`, for compare-and-set scripts. */
 export const packetSourcesOf = (to: PacketStatus): PacketStatus[] =>
   PACKET_STATUSES.filter((from) => canTransitionPacket(from, to));
-
-export function assertPacketTransition(from: PacketStatus, to: PacketStatus): void {
-  if (!canTransitionPacket(from, to)) {
-    throw conflict('invalid_status', `Packet is ${from} and cannot become ${to}`, { status: from });
-  }
-}
 
 export const PUBLIC_STATUSES = ['received', 'processing', 'with_registrar', 'decided'] as const;
 export type PublicStatus = (typeof PUBLIC_STATUSES)[number];

@@ -243,13 +243,11 @@ export class PacketRepository {
   async transition(
     packetId: string,
     to: PacketStatus,
-    fields: { failure?: string; rescanPages?: number[]; readyAt?: string; pdf?: PacketPdf } = {},
+    fields: { failure?: string; rescanPages?: number[] } = {},
   ): Promise<'ok' | 'missing' | PacketStatus> {
     const encoded: Record<string, string> = {};
     if (fields.failure !== undefined) encoded.failure = fields.failure;
     if (fields.rescanPages !== undefined) encoded.rescanPages = fields.rescanPages.join(',');
-    if (fields.readyAt !== undefined) encoded.readyAt = fields.readyAt;
-    if (fields.pdf !== undefined) encoded.pdf = JSON.stringify(fields.pdf);
     const [outcome, detail] = (await this.redis.eval(
       TRANSITION,
       1,

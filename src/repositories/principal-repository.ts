@@ -65,15 +65,12 @@ export class PrincipalRepository {
     return rows.filter((row) => row.id).map(registrarOf);
   }
 
-  async getRegistrar(
-    id: string,
-  ): Promise<(Registrar & { packetId?: string; awayAfter: boolean }) | undefined> {
+  async getRegistrar(id: string): Promise<(Registrar & { packetId?: string }) | undefined> {
     const row = await this.redis.hgetall(this.keys.registrar(id));
     if (!row.id) return undefined;
     return {
       ...registrarOf(row),
       ...(row.packetId ? { packetId: row.packetId } : {}),
-      awayAfter: row.awayAfter === '1',
     };
   }
 
