@@ -9,7 +9,7 @@ import { type RawImage, sharpOf, toRaw } from './raw-image.js';
  */
 
 /** Dark pixels of the analysis copy, as coordinates. */
-export type DarkPixels = { xs: Int32Array; ys: Int32Array; width: number; height: number };
+type DarkPixels = { xs: Int32Array; ys: Int32Array; width: number; height: number };
 
 export type LayoutAnalysis = {
   blank: boolean;
@@ -19,6 +19,8 @@ export type LayoutAnalysis = {
   quarterTurn: 0 | 90;
   /** Clockwise skew of the text lines after the quarter turn, in degrees; 0 when not confident. */
   skewDeg: number;
+  /** Median distance between text lines in full-resolution pixels; undefined when not measurable. */
+  linePitch: number | undefined;
   /** False for pages with too little text (photos, blank backs): they are not rotated. */
   confident: boolean;
   /** Peak score over the median score: how distinct the best angle is. */
@@ -60,11 +62,11 @@ export function otsu(histogram: Uint32Array): { threshold: number; darkMean: num
 }
 
 /** Reduces the greyscale page to the analysis width (area averaging also tames scanner noise). */
-export function analysisCopy(grey: RawImage): Promise<RawImage> {
+function analysisCopy(grey: RawImage): Promise<RawImage> {
   return toRaw(sharpOf(grey).resize({ width: ANALYSIS_WIDTH, withoutEnlargement: true, kernel: 'cubic' }), 1);
 }
 
-export function darkPixelsOf(image: RawImage): {
+function darkPixelsOf(image: RawImage): {
   pixels: DarkPixels;
   darkFraction: number;
   contrast: number;
@@ -98,21 +100,30 @@ export function darkPixelsOf(image: RawImage): {
 }
 
 /** The same pixels seen after turning the page a quarter clockwise: (x, y) → (height − 1 − y, x). */
-export function quarterTurned(pixels: DarkPixels): DarkPixels {
+function quarterTurned(pixels: DarkPixels): DarkPixels {
   const xs = new Int32Array(pixels.xs.length);
   for (let i = 0; i < xs.length; i++) xs[i] = pixels.height - 1 - pixels.ys[i]!;
   return { xs, ys: pixels.xs, width: pixels.height, height: pixels.width };
 }
 
-function scorer(pixels: DarkPixels, maxAngleDeg: number) {
+/** Counts the dark pixels per row once the page is sheared by a trial angle; rows are padded so every pixel fits. */
+function profiler(pixels: DarkPixels, maxAngleDeg: number) {
   const { xs, ys, width, height } = pixels;
   const cx = width / 2;
   const pad = Math.ceil(Math.tan((maxAngleDeg * Math.PI) / 180) * cx) + 2;
   const rows = new Int32Array(height + 2 * pad);
-  return (angleDeg: number): number => {
+  return (angleDeg: number): Int32Array => {
     const tan = Math.tan((angleDeg * Math.PI) / 180);
     rows.fill(0);
     for (let i = 0; i < xs.length; i++) rows[Math.round(ys[i]! - (xs[i]! - cx) * tan) + pad]!++;
+    return rows;
+  };
+}
+
+function scorer(pixels: DarkPixels, maxAngleDeg: number) {
+  const profile = profiler(pixels, maxAngleDeg);
+  return (angleDeg: number): number => {
+    const rows = profile(angleDeg);
     let score = 0;
     for (let r = 1; r < rows.length; r++) {
       const d = rows[r]! - rows[r - 1]!;
@@ -122,17 +133,58 @@ function scorer(pixels: DarkPixels, maxAngleDeg: number) {
   };
 }
 
-/** Finds the clockwise skew of text lines in ±maxAngleDeg, to about 0.01°. */
-export function estimateSkew(pixels: DarkPixels, maxAngleDeg = 20): { angleDeg: number; peakRatio: number } {
+/**
+ * The median distance between neighbouring text lines, from the row profile of the straightened page: rows with at
+ * least a tenth of the busiest row's ink form a line, and paragraph gaps are outvoted by the median. Undefined with
+ * fewer than four lines.
+ */
+function medianLinePitch(rows: Int32Array): number | undefined {
+  const threshold = Math.max(...rows) / 10;
+  const centres: number[] = [];
+  let start = -1;
+  for (let r = 0; r <= rows.length; r++) {
+    const inLine = r < rows.length && rows[r]! >= threshold;
+    if (inLine && start < 0) start = r;
+    if (!inLine && start >= 0) {
+      centres.push((start + r - 1) / 2);
+      start = -1;
+    }
+  }
+  if (centres.length < 4) return undefined;
+  const pitches = centres.slice(1).map((centre, i) => centre - centres[i]!);
+  return pitches.sort((a, b) => a - b)[Math.floor(pitches.length / 2)];
+}
+
+/**
+ * The coarse sweep over ±maxAngleDeg in 0.5° steps: the best angle, and how far its score stands above the median
+ * angle's. (Sweeping a sample of the pixels instead was measured and rejected: thinning the profile raises every
+ * angle's score and a real 9.4° scan's peak ratio fell from 42 to 2.3.)
+ */
+function coarseSkew(pixels: DarkPixels, maxAngleDeg: number): { angleDeg: number; peakRatio: number } {
   if (pixels.xs.length === 0) return { angleDeg: 0, peakRatio: 1 };
   const score = scorer(pixels, maxAngleDeg + 1);
-  const coarse: number[] = [];
+  const scores: number[] = [];
   let best = { angle: 0, score: -1 };
   for (let angle = -maxAngleDeg; angle <= maxAngleDeg + 1e-9; angle += 0.5) {
     const s = score(angle);
-    coarse.push(s);
+    scores.push(s);
     if (s > best.score) best = { angle, score: s };
   }
+  const median = scores.sort((a, b) => a - b)[Math.floor(scores.length / 2)]!;
+  return { angleDeg: best.angle, peakRatio: median > 0 ? best.score / median : 1 };
+}
+
+/**
+ * Refines a coarse angle to about 0.01° with every dark pixel, in two finer sweeps around it, and reads the line
+ * pitch off the profile at the final angle.
+ */
+function refineSkew(
+  pixels: DarkPixels,
+  coarseDeg: number,
+  maxAngleDeg: number,
+): { angleDeg: number; linePitch: number | undefined } {
+  const score = scorer(pixels, maxAngleDeg + 1);
+  let best = { angle: coarseDeg, score: score(coarseDeg) };
   for (const [span, step] of [
     [0.5, 0.05],
     [0.05, 0.005],
@@ -143,9 +195,8 @@ export function estimateSkew(pixels: DarkPixels, maxAngleDeg = 20): { angleDeg: 
       if (s > best.score) best = { angle, score: s };
     }
   }
-  const sorted = coarse.sort((a, b) => a - b);
-  const median = sorted[Math.floor(sorted.length / 2)]!;
-  return { angleDeg: Math.round(best.angle * 1000) / 1000, peakRatio: median > 0 ? best.score / median : 1 };
+  const angleDeg = Math.round(best.angle * 1000) / 1000;
+  return { angleDeg, linePitch: medianLinePitch(profiler(pixels, maxAngleDeg + 1)(angleDeg)) };
 }
 
 /** Decides blank / too little text, whether the text runs across or down the page, and its skew. */
@@ -153,20 +204,25 @@ export async function analyzeLayout(grey: RawImage, maxAngleDeg = 20): Promise<L
   const analysis = await analysisCopy(grey);
   const { pixels, darkFraction, contrast } = darkPixelsOf(analysis);
   const blank = darkFraction < BLANK_DARK_FRACTION || contrast < MIN_CONTRAST;
-  const none = { quarterTurn: 0 as const, skewDeg: 0, confident: false };
+  const none = { quarterTurn: 0 as const, skewDeg: 0, linePitch: undefined, confident: false };
   if (blank) return { blank, darkFraction, ...none, peakRatio: 1, analysis };
   if (darkFraction > MAX_TEXT_DARK_FRACTION) return { blank, darkFraction, ...none, peakRatio: 1, analysis };
 
-  const across = estimateSkew(pixels, maxAngleDeg);
-  const down = estimateSkew(quarterTurned(pixels), maxAngleDeg);
+  // Only the winning direction is refined: the fine sweeps with every pixel are the expensive part.
+  const turned = quarterTurned(pixels);
+  const across = coarseSkew(pixels, maxAngleDeg);
+  const down = coarseSkew(turned, maxAngleDeg);
   const useDown = down.peakRatio > across.peakRatio;
   const chosen = useDown ? down : across;
   const confident = chosen.peakRatio >= MIN_PEAK_RATIO;
+  const refined = confident ? refineSkew(useDown ? turned : pixels, chosen.angleDeg, maxAngleDeg) : undefined;
   return {
     blank,
     darkFraction,
     quarterTurn: confident && useDown ? 90 : 0,
-    skewDeg: confident ? chosen.angleDeg : 0,
+    skewDeg: refined?.angleDeg ?? 0,
+    linePitch:
+      refined?.linePitch === undefined ? undefined : (refined.linePitch * grey.width) / analysis.width,
     confident,
     peakRatio: chosen.peakRatio,
     analysis,

@@ -26,3 +26,20 @@ export interface OrientationDetector {
 }
 
 export const EMPTY_OCR: OcrResult = { text: '', lines: [], confidence: 0 };
+
+/** The same result with every box multiplied by `factor`: OCR that ran on a reduced copy, mapped back to the page. */
+export function scaleOcrResult(result: OcrResult, factor: number): OcrResult {
+  const scaled = (b: BoundingBox): BoundingBox => ({
+    x0: Math.round(b.x0 * factor),
+    y0: Math.round(b.y0 * factor),
+    x1: Math.round(b.x1 * factor),
+    y1: Math.round(b.y1 * factor),
+  });
+  return {
+    ...result,
+    lines: result.lines.map((line) => ({
+      bbox: scaled(line.bbox),
+      words: line.words.map((word) => ({ ...word, bbox: scaled(word.bbox) })),
+    })),
+  };
+}

@@ -46,7 +46,9 @@ const FONT_SIZE_OF_LINE_HEIGHT = 0.8;
 
 /**
  * Places each OCR word, invisible (render mode 3), over its box: same baseline, squeezed or stretched to the box
- * width, so selection, search and text extraction follow the page image word by word, in reading order.
+ * width, so selection, search and text extraction follow the page image word by word, in reading order. The gap to
+ * the next word gets a real space stretched to exactly that gap: extractors that infer spaces from positions and
+ * those that read characters both see one space, and nothing overlaps the next word.
  */
 function drawTextLayer(
   page: PDFPage,
@@ -56,23 +58,30 @@ function drawTextLayer(
   scale: number,
 ): void {
   const pageHeight = page.getHeight();
+  const fitted = (text: string, size: number, x: number, width: number, baseline: number) => {
+    const natural = font.widthOfTextAtSize(text, size);
+    return [
+      setCharacterSqueeze((100 * width) / natural),
+      setTextMatrix(1, 0, 0, 1, x, baseline),
+      showText(font.encodeText(text)),
+    ];
+  };
   for (const line of lines) {
     const lineHeight = (line.bbox.y1 - line.bbox.y0) * scale;
     const size = Math.max(1, lineHeight * FONT_SIZE_OF_LINE_HEIGHT);
     const baseline = pageHeight - line.bbox.y1 * scale + lineHeight * 0.2;
     for (const [index, word] of line.words.entries()) {
-      // A trailing space keeps words apart for extractors that do not infer gaps from positions.
-      const text = index < line.words.length - 1 ? `${word.text} ` : word.text;
-      const natural = font.widthOfTextAtSize(text, size);
-      const target = (word.bbox.x1 - word.bbox.x0) * scale * (text.length / word.text.length);
-      if (natural <= 0 || target <= 0) continue;
+      const width = (word.bbox.x1 - word.bbox.x0) * scale;
+      if (width <= 0 || font.widthOfTextAtSize(word.text, size) <= 0) continue;
+      const next = line.words[index + 1];
+      // Overlapping boxes still get a (hairline) space, so the words never run together.
+      const gap = next ? Math.max(size * 0.05, (next.bbox.x0 - word.bbox.x1) * scale) : 0;
       page.pushOperators(
         beginText(),
         setFontAndSize(fontKey, size),
         setTextRenderingMode(TextRenderingMode.Invisible),
-        setCharacterSqueeze((100 * target) / natural),
-        setTextMatrix(1, 0, 0, 1, word.bbox.x0 * scale, baseline),
-        showText(font.encodeText(text)),
+        ...fitted(word.text, size, word.bbox.x0 * scale, width, baseline),
+        ...(next ? fitted(' ', size, word.bbox.x1 * scale, gap, baseline) : []),
         endText(),
       );
     }

@@ -1,8 +1,14 @@
 import type { PageAnalysis } from '../domain/types.js';
 import { analyzeLayout } from './deskew.js';
 import { normalizePage } from './normalize.js';
-import { EMPTY_OCR, type OcrEngine, type OcrResult, type OrientationDetector } from './ocr.js';
-import { encodePgm, type RawImage, rotatePage, setJfifDensity, sharpOf } from './raw-image.js';
+import {
+  EMPTY_OCR,
+  type OcrEngine,
+  type OcrResult,
+  type OrientationDetector,
+  scaleOcrResult,
+} from './ocr.js';
+import { encodePgm, type RawImage, rotatePage, setJfifDensity, sharpOf, toRaw } from './raw-image.js';
 
 export type StageTimings = {
   normalize: number;
@@ -24,6 +30,17 @@ export type ProcessedPage = {
 
 export type PageEngines = { ocr: OcrEngine; orientation: OrientationDetector };
 export type ProcessOptions = { maxPixels: number; jpegQuality: number };
+
+/**
+ * tesseract's LSTM reads each text line scaled to a fixed height, so a 300 dpi page spends time on detail the
+ * recogniser throws away. OCR therefore reads a copy whose text lines are about this many pixels apart. Measured
+ * (interleaved A/B, one thread): 12 pt at 300 dpi reads 26% faster and better (CER 0.60% → 0.24%); on a mix of
+ * 8/10/12 pt at 200/300 dpi the OCR stage is 13.5% faster at the same mean CER. Small print is barely reduced.
+ */
+const OCR_LINE_PITCH_PX = 50;
+/** Never reduce by more than this, and skip reductions too small to pay for the resize. */
+const MIN_OCR_SCALE = 0.5;
+const MAX_OCR_SCALE = 0.85;
 
 /** Below this OSD confidence a 180° turn is not trusted: a wrong flip is worse than none. */
 const MIN_FLIP_CONFIDENCE = 2;
@@ -76,7 +93,7 @@ export async function processPage(
   const ocr = await timed(ms, 'ocr', () =>
     layout.blank
       ? Promise.resolve(EMPTY_OCR)
-      : engines.ocr.recognize({ pgm: encodePgm(grey), dpi: page.dpi }),
+      : recognizeAtWorkingSize(engines.ocr, grey, page.dpi, layout.linePitch),
   );
   const image = await timed(ms, 'encode', () => encodeJpeg(shown ?? grey, page.dpi, options.jpegQuality));
 
@@ -95,6 +112,20 @@ export async function processPage(
       ms,
     },
   };
+}
+
+/** OCR on a copy reduced to OCR_LINE_PITCH_PX between lines; boxes come back in `grey`'s pixels. */
+async function recognizeAtWorkingSize(
+  engine: OcrEngine,
+  grey: RawImage,
+  dpi: number,
+  linePitch: number | undefined,
+): Promise<OcrResult> {
+  const scale = Math.max(MIN_OCR_SCALE, OCR_LINE_PITCH_PX / (linePitch ?? OCR_LINE_PITCH_PX));
+  if (scale > MAX_OCR_SCALE) return engine.recognize({ pgm: encodePgm(grey), dpi });
+  const working = await toRaw(sharpOf(grey).resize({ width: Math.round(grey.width * scale) }), 1);
+  const result = await engine.recognize({ pgm: encodePgm(working), dpi: Math.round(dpi * scale) });
+  return scaleOcrResult(result, grey.width / working.width);
 }
 
 async function encodeJpeg(image: RawImage, dpi: number, quality: number): Promise<Buffer> {

@@ -55,6 +55,22 @@ describe('skew estimation', () => {
   );
 });
 
+describe('line pitch', () => {
+  // Pango sets these fonts about 1.7–1.9 points apart per point of size (line height plus the generator's spacing).
+  it.each([
+    { pointSize: 8, dpi: 300, rotation: 0, skewDeg: 3 },
+    { pointSize: 12, dpi: 300, rotation: 0, skewDeg: -9 },
+    { pointSize: 10, dpi: 200, rotation: 90, skewDeg: 4 },
+    { pointSize: 14, dpi: 200, rotation: 0, skewDeg: 0 },
+  ] as const)('measures the distance between lines of $pointSize pt text at $dpi dpi', async (spec) => {
+    const { bytes } = await generatePage({ ...spec, paragraphs: { from: 2, count: 3 } });
+    const layout = await layoutOf(bytes);
+    const pointInPixels = (spec.pointSize * spec.dpi) / 72;
+    expect(layout.linePitch).toBeGreaterThan(1.55 * pointInPixels);
+    expect(layout.linePitch).toBeLessThan(2.05 * pointInPixels);
+  });
+});
+
 describe('pages without text', () => {
   it('flags a blank page and does not rotate it', async () => {
     const blank = await sharp({ create: { width: 1654, height: 2339, channels: 3, background: '#fdfdfb' } })
