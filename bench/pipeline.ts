@@ -158,7 +158,8 @@ async function main() {
       },
       jpegBytesPerPage: Math.round(mean(processed.map((p) => p.image.length))),
       peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
-      rssPerOcrWorkerMb: Math.round(rssBefore / 1024 / 1024 / (concurrency + 1)),
+      // One OCR and one orientation worker per lane.
+      rssPerTesseractWorkerMb: Math.round(rssBefore / 1024 / 1024 / (2 * concurrency)),
     },
     bundleAndSign: bundle,
     nativeTesseractOcrOnly: native,
