@@ -5,6 +5,9 @@
  * pages (a rescan of pages 1…500 in turn) as fast as it can. Without --url the script starts an API process
  * (ROLE=api, embedded S3 server, the local Redis or one it spawns) and measures it; no OCR worker competes for
  * the CPU. Prints JSON: uploads/s, latency percentiles, errors, and the API process's RSS at start, end and peak.
+ *
+ * Then the same load hits a bare Node HTTP server in its own process that reads each body and answers 201, doing
+ * nothing else: the ceiling this machine allows with the load generator on the same cores (skip with --no-ceiling).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -25,6 +28,7 @@ const { values: args } = parseArgs({
     url: { type: 'string' },
     // Run the S3 server as its own process, as MinIO would be, instead of inside the API process.
     'separate-s3': { type: 'boolean', default: false },
+    'no-ceiling': { type: 'boolean', default: false },
   },
 });
 const stationCount = Number(args.stations);
@@ -91,40 +95,20 @@ async function startApi(): Promise<StartedApi> {
   }
 }
 
-async function main() {
-  const api = args.url
-    ? { url: args.url, child: undefined, adminToken: process.env.ADMIN_TOKEN ?? '', cleanup: async () => {} }
-    : await startApi();
-  const call = async (method: string, url: string, token: string, body: unknown) => {
-    const response = await fetch(`${api.url}${url}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    if (!response.ok) throw new Error(`${method} ${url} → ${response.status} ${await response.text()}`);
-    return response.json() as Promise<{ id: string; token: string }>;
-  };
-  const stations: Array<{ token: string; packetId: string; next: number }> = [];
-  for (let i = 0; i < stationCount; i++) {
-    const station = await call('POST', '/v1/stations', api.adminToken, { name: `Bench ${i}` });
-    const packet = await call('POST', '/v1/packets', station.token, { ticket: `B-${i}`, service: 'bench' });
-    stations.push({ token: station.token, packetId: packet.id, next: 0 });
-  }
-  const variants = await pageVariants(64);
-  const pid = api.child?.pid;
-  const before = pid ? await rssMb(pid) : undefined;
+type Station = { token: string; packetId: string; next: number };
 
+/** Every connection is one station rescanning its pages 1…500 in turn, each upload with distinct bytes. */
+function hammer(url: string, stations: Station[], variants: Buffer[]) {
   let connection = 0;
-  const result = await autocannon({
-    url: api.url,
+  return autocannon({
+    url,
     connections: stationCount,
     duration: seconds,
     requests: [
       {
         method: 'PUT',
         setupRequest: (request, rawContext) => {
-          const context = rawContext as { station?: (typeof stations)[number] };
-          // Each connection is one station; it rescans its pages 1…500 in turn with distinct bytes.
+          const context = rawContext as { station?: Station };
           context.station ??= stations[connection++ % stations.length]!;
           const station = context.station;
           station.next = (station.next % 500) + 1;
@@ -138,8 +122,64 @@ async function main() {
       },
     ],
   });
+}
+
+const summarize = (result: autocannon.Result) => ({
+  uploadsPerSecond: Number((result['2xx'] / result.duration).toFixed(1)),
+  latencyMs: {
+    p50: result.latency.p50,
+    p90: result.latency.p90,
+    p99: result.latency.p99,
+    max: result.latency.max,
+  },
+});
+
+/** A server that reads each body to the end and answers 201: what the machine allows before any work is done. */
+const BARE_SERVER = `
+const server = require('node:http').createServer((request, response) => {
+  request.on('data', () => {});
+  request.on('end', () => response.writeHead(201, { 'content-type': 'application/json' }).end('{}'));
+});
+server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+`;
+
+async function measureCeiling(stations: Station[], variants: Buffer[]) {
+  const child = spawn(process.execPath, ['-e', BARE_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const [port] = (await once(child.stdout!, 'data')) as [Buffer];
+    return await hammer(`http://127.0.0.1:${port.toString().trim()}`, stations, variants);
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+async function main() {
+  const api = args.url
+    ? { url: args.url, child: undefined, adminToken: process.env.ADMIN_TOKEN ?? '', cleanup: async () => {} }
+    : await startApi();
+  const call = async (method: string, url: string, token: string, body: unknown) => {
+    const response = await fetch(`${api.url}${url}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (!response.ok) throw new Error(`${method} ${url} → ${response.status} ${await response.text()}`);
+    return response.json() as Promise<{ id: string; token: string }>;
+  };
+  const stations: Station[] = [];
+  for (let i = 0; i < stationCount; i++) {
+    const station = await call('POST', '/v1/stations', api.adminToken, { name: `Bench ${i}` });
+    const packet = await call('POST', '/v1/packets', station.token, { ticket: `B-${i}`, service: 'bench' });
+    stations.push({ token: station.token, packetId: packet.id, next: 0 });
+  }
+  const variants = await pageVariants(64);
+  const pid = api.child?.pid;
+  const before = pid ? await rssMb(pid) : undefined;
+
+  const result = await hammer(api.url, stations, variants);
   const after = pid ? await rssMb(pid) : undefined;
   await api.cleanup();
+  const ceiling = args['no-ceiling'] ? undefined : await measureCeiling(stations, variants);
 
   const report = {
     benchmark: 'intake',
@@ -154,15 +194,11 @@ async function main() {
           ? 's3rver in its own process'
           : 'embedded s3rver (in the API process)',
     },
-    uploadsPerSecond: Number((result['2xx'] / result.duration).toFixed(1)),
-    latencyMs: {
-      p50: result.latency.p50,
-      p90: result.latency.p90,
-      p99: result.latency.p99,
-      max: result.latency.max,
-    },
+    ...summarize(result),
     totals: { ok: result['2xx'], non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts },
     apiRssMb: before && after ? { start: before.current, end: after.current, peak: after.peak } : null,
+    bareServerCeiling: ceiling ? summarize(ceiling) : null,
+    shareOfCeiling: ceiling ? Number((result['2xx'] / ceiling['2xx']).toFixed(2)) : null,
     targets: { uploadsPerSecond: 300, p99Ms: 100, errors: 0 },
   };
   console.log(JSON.stringify(report, null, 2));
