@@ -36,6 +36,26 @@ describe('orientation', () => {
       expect(result.summary.height).toBeGreaterThan(result.summary.width);
     },
   );
+
+  it('reads small print the right way up when OSD misjudges it (8 pt at 200 dpi, turned 90°)', async () => {
+    // This exact page once came out upside down: OSD on the reduced analysis copy cannot read 8 pt at 200 dpi.
+    const page = await generatePage({
+      dpi: 200,
+      font: 'DejaVu Serif',
+      pointSize: 8,
+      paragraphs: { from: 5, count: 4 },
+      rotation: 90,
+      skewDeg: -8.45,
+      noise: 8,
+      blur: 0.4,
+      format: 'tiff',
+      seed: 2003,
+    });
+    const result = await run(page.bytes);
+    expect(result.summary.orientation).toBe(270);
+    expect(result.summary.ocrConfidence).toBeGreaterThan(80);
+    expect(characterErrorRate(result.ocr.text, page.truth.text)).toBeLessThanOrEqual(0.03);
+  });
 });
 
 describe('OCR', () => {
