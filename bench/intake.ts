@@ -19,6 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import sharp from 'sharp';
+import { httpCaller } from '../test/helpers/http-caller.js';
 import { rssMb, startS3Process } from './processes.js';
 
 const { values: args } = parseArgs({
@@ -157,15 +158,7 @@ async function main() {
   const api = args.url
     ? { url: args.url, child: undefined, adminToken: process.env.ADMIN_TOKEN ?? '', cleanup: async () => {} }
     : await startApi();
-  const call = async (method: string, url: string, token: string, body: unknown) => {
-    const response = await fetch(`${api.url}${url}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    if (!response.ok) throw new Error(`${method} ${url} → ${response.status} ${await response.text()}`);
-    return response.json() as Promise<{ id: string; token: string }>;
-  };
+  const call = httpCaller(api.url);
   const stations: Station[] = [];
   for (let i = 0; i < stationCount; i++) {
     const station = await call('POST', '/v1/stations', api.adminToken, { name: `Bench ${i}` });

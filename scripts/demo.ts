@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { verifyPdfSignature } from '../src/pipeline/pades.js';
 import { generatePage } from '../test/fixtures/page-generator.js';
+import { httpCaller, httpRequester } from '../test/helpers/http-caller.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -25,40 +26,21 @@ const elapsed = () => `${((performance.now() - started) / 1000).toFixed(2)}s`.pa
 const step = (message: string, detail?: unknown) =>
   console.log(`${elapsed()}  ${message}${detail === undefined ? '' : ` ${JSON.stringify(detail)}`}`);
 
-async function call(
-  method: string,
-  path: string,
-  token: string | undefined,
-  body?: unknown,
-  contentType?: string,
-) {
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body === undefined ? {} : { 'content-type': contentType ?? 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: Buffer.isBuffer(body) ? body : JSON.stringify(body) }),
-  });
-  if (response.status >= 400)
-    throw new Error(`${method} ${path} → ${response.status} ${await response.text()}`);
-  return response;
-}
-// biome-ignore lint/suspicious/noExplicitAny: a demo reads the API's JSON loosely; the API itself is typed by its schemas.
-const json = async (response: Response): Promise<any> =>
-  response.status === 204 ? undefined : response.json();
+const call = httpCaller(base);
+const request = httpRequester(base);
 
 async function main() {
   const adminToken = process.env.ADMIN_TOKEN ?? (await readFile('data/admin-token', 'utf8')).trim();
-  step(`service at ${base}:`, await json(await call('GET', '/health/ready', undefined)));
+  step(`service at ${base}:`, await call('GET', '/health/ready', undefined));
 
-  const station = await json(await call('POST', '/v1/stations', adminToken, { name: 'Demo front desk' }));
+  const station = await call('POST', '/v1/stations', adminToken, { name: 'Demo front desk' });
   step('station created', { id: station.id });
   const registrars: Array<{ id: string; name: string; token: string }> = [];
   for (const name of ['Оксана', 'Тарас', 'Ірина']) {
-    const registrar = await json(
-      await call('POST', '/v1/registrars', adminToken, { name, services: ['land-registration'] }),
-    );
+    const registrar = await call('POST', '/v1/registrars', adminToken, {
+      name,
+      services: ['land-registration'],
+    });
     await call('PUT', '/v1/registrar/status', registrar.token, { status: 'free' });
     registrars.push(registrar);
   }
@@ -67,9 +49,10 @@ async function main() {
     registrars.map((r) => r.id),
   );
 
-  const packet = await json(
-    await call('POST', '/v1/packets', station.token, { ticket: 'А-042', service: 'land-registration' }),
-  );
+  const packet = await call('POST', '/v1/packets', station.token, {
+    ticket: 'А-042',
+    service: 'land-registration',
+  });
   step('packet opened; citizen’s tracking code', packet.trackingCode);
   for (let n = 1; n <= pageCount; n++) {
     const page = await generatePage({
@@ -78,15 +61,19 @@ async function main() {
       rotation: n === 2 ? 180 : 0,
       paragraphs: { from: n * 3, count: 3 },
     });
-    const stored = await json(
-      await call('PUT', `/v1/packets/${packet.id}/pages/${n}`, station.token, page.bytes, 'image/jpeg'),
+    const stored = await call(
+      'PUT',
+      `/v1/packets/${packet.id}/pages/${n}`,
+      station.token,
+      page.bytes,
+      'image/jpeg',
     );
     step(`page ${n} stored`, { sha256: `${stored.sha256.slice(0, 16)}…`, bytes: stored.bytes });
   }
   const submittedAt = performance.now();
   step(
     'submitted',
-    await json(await call('POST', `/v1/packets/${packet.id}/submit`, station.token, { pages: pageCount })),
+    await call('POST', `/v1/packets/${packet.id}/submit`, station.token, { pages: pageCount }),
   );
 
   let holder: { id: string; name: string; token: string } | undefined;
@@ -95,7 +82,7 @@ async function main() {
     const answers = await Promise.all(
       registrars.map(async (registrar) => ({
         registrar,
-        body: await json(await call('GET', '/v1/registrar/assignment?wait=1', registrar.token)),
+        body: await call('GET', '/v1/registrar/assignment?wait=1', registrar.token),
       })),
     );
     const found = answers.find((answer) => answer.body?.packetId === packet.id);
@@ -106,40 +93,37 @@ async function main() {
   step(`drawn for registrar ${holder.name} (${holder.id}); submit→assigned ${submitToAssigned}s`);
   step(
     'what the station sees',
-    await json(await call('GET', `/v1/packets/${packet.id}`, station.token)).then((p) => ({
-      status: p.status,
-      pages: p.pages.map((page: { status: string }) => page.status),
-    })),
+    await call('GET', `/v1/packets/${packet.id}`, station.token).then(
+      (p: { status: string; pages: Array<{ status: string }> }) => ({
+        status: p.status,
+        pages: p.pages.map((page: { status: string }) => page.status),
+      }),
+    ),
   );
 
   const pdf = Buffer.from(
-    await (await call('GET', `/v1/registrar/packets/${packet.id}/pdf`, holder.token)).arrayBuffer(),
+    await (await request('GET', `/v1/registrar/packets/${packet.id}/pdf`, holder.token)).arrayBuffer(),
   );
   const verification = await verifyPdfSignature(pdf);
   step(`PDF downloaded (${pdf.length} bytes); signature`, verification);
   if (!verification.valid) throw new Error('the packet PDF does not verify');
-  const text = await json(await call('GET', `/v1/registrar/packets/${packet.id}/pages/1/text`, holder.token));
+  const text = await call('GET', `/v1/registrar/packets/${packet.id}/pages/1/text`, holder.token);
   step(`page 1 text (confidence ${text.confidence})`, `${text.text.slice(0, 80).replaceAll('\n', ' ')}…`);
 
   step(
     'decision',
-    await json(
-      await call('POST', `/v1/registrar/packets/${packet.id}/decision`, holder.token, {
-        outcome: 'approved',
-        note: 'Документи повні.',
-      }),
-    ),
+    await call('POST', `/v1/registrar/packets/${packet.id}/decision`, holder.token, {
+      outcome: 'approved',
+      note: 'Документи повні.',
+    }),
   );
-  step(
-    'citizen’s tracking page',
-    await json(await call('GET', `/v1/track/${packet.trackingCode}`, undefined)),
-  );
+  step('citizen’s tracking page', await call('GET', `/v1/track/${packet.trackingCode}`, undefined));
 
-  const protocol = await json(await call('GET', '/v1/audit/assignments?limit=1000', adminToken));
+  const protocol = await call('GET', '/v1/audit/assignments?limit=1000', adminToken);
   for (const entry of protocol.entries.filter((e: { packetId: string }) => e.packetId === packet.id)) {
     step(`protocol #${entry.seq} ${entry.type}`, entry);
   }
-  step('protocol chain', await json(await call('GET', '/v1/audit/verify', adminToken)));
+  step('protocol chain', await call('GET', '/v1/audit/verify', adminToken));
   console.log(
     JSON.stringify({
       packetId: packet.id,
