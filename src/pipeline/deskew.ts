@@ -120,8 +120,8 @@ function profiler(pixels: DarkPixels, maxAngleDeg: number) {
   };
 }
 
-function scorer(pixels: DarkPixels, maxAngleDeg: number) {
-  const profile = profiler(pixels, maxAngleDeg);
+/** Scores a trial angle by the differential square sum of its row profile. */
+function scorer(profile: (angleDeg: number) => Int32Array) {
   return (angleDeg: number): number => {
     const rows = profile(angleDeg);
     let score = 0;
@@ -162,7 +162,7 @@ function medianLinePitch(rows: Int32Array): number | undefined {
  */
 function coarseSkew(pixels: DarkPixels, maxAngleDeg: number): { angleDeg: number; peakRatio: number } {
   if (pixels.xs.length === 0) return { angleDeg: 0, peakRatio: 1 };
-  const score = scorer(pixels, maxAngleDeg + 1);
+  const score = scorer(profiler(pixels, maxAngleDeg + 1));
   const scores: number[] = [];
   let best = { angle: 0, score: -1 };
   for (let angle = -maxAngleDeg; angle <= maxAngleDeg + 1e-9; angle += 0.5) {
@@ -183,7 +183,8 @@ function refineSkew(
   coarseDeg: number,
   maxAngleDeg: number,
 ): { angleDeg: number; linePitch: number | undefined } {
-  const score = scorer(pixels, maxAngleDeg + 1);
+  const profile = profiler(pixels, maxAngleDeg + 1);
+  const score = scorer(profile);
   let best = { angle: coarseDeg, score: score(coarseDeg) };
   for (const [span, step] of [
     [0.5, 0.05],
@@ -196,7 +197,7 @@ function refineSkew(
     }
   }
   const angleDeg = Math.round(best.angle * 1000) / 1000;
-  return { angleDeg, linePitch: medianLinePitch(profiler(pixels, maxAngleDeg + 1)(angleDeg)) };
+  return { angleDeg, linePitch: medianLinePitch(profile(angleDeg)) };
 }
 
 /** Decides blank / too little text, whether the text runs across or down the page, and its skew. */
