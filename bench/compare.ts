@@ -1,9 +1,11 @@
 /** Shared by the benchmarks: statistics, a bounded parallel map, the scanned-page mix, and the tools we compare with. */
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { gunzipSync } from 'node:zlib';
+import { packagedDataDir } from '../src/ocr/tesseract-pool.js';
 import type { GeneratedPage, PageSpec } from '../test/fixtures/page-generator.js';
 import { characterErrorRate } from '../test/fixtures/text-metrics.js';
 
@@ -66,31 +68,70 @@ export function specFor(index: number, seed: number): PageSpec {
   };
 }
 
+/**
+ * Native tesseract needs plain traineddata; ours ships gzipped in npm. Unpacks the exact models our OCR reads
+ * (best_int), so the native run can use the same model: Debian's tesseract-ocr-ukr/eng are tessdata_fast, a smaller
+ * network (ukr LSTM 413 KB vs 953 KB) that reads faster.
+ */
+async function unpackOurModels(dir: string): Promise<string> {
+  const folder = path.join(dir, 'tessdata-best_int');
+  await mkdir(folder, { recursive: true });
+  for (const language of ['ukr', 'eng']) {
+    const packed = await readFile(
+      path.join(packagedDataDir(language, 'best_int'), `${language}.traineddata.gz`),
+    );
+    await writeFile(path.join(folder, `${language}.traineddata`), gunzipSync(packed));
+  }
+  return folder;
+}
+
+/** OCR-only with the native CLI, one process per core, on `images`; once with our model, once with Debian's. */
 export async function nativeTesseract(dir: string, images: Buffer[], truths: GeneratedPage[]) {
   if (!(await which('tesseract'))) return { available: false as const };
-  // OCR-only on exactly the images our OCR stage saw (upright, deskewed, greyscale), one process per core.
   const files = await Promise.all(
     images.map(async (image, i) => {
-      const file = path.join(dir, `native-${i}.jpg`);
+      const file = path.join(dir, `native-${i}.img`);
       await writeFile(file, image);
       return file;
     }),
   );
-  const started = performance.now();
-  const texts = await mapLimit(files, os.availableParallelism(), async (file) => {
-    const { stdout } = await run('tesseract', [file, 'stdout', '-l', 'ukr+eng', '--psm', '3'], {
-      env: { ...process.env, OMP_THREAD_LIMIT: '1' },
-      maxBuffer: 16 * 1024 * 1024,
+  const readAll = async (modelArgs: string[]) => {
+    const started = performance.now();
+    const texts = await mapLimit(files, os.availableParallelism(), async (file) => {
+      const { stdout } = await run(
+        'tesseract',
+        [file, 'stdout', ...modelArgs, '-l', 'ukr+eng', '--psm', '3'],
+        {
+          env: { ...process.env, OMP_THREAD_LIMIT: '1' },
+          maxBuffer: 16 * 1024 * 1024,
+        },
+      );
+      return stdout;
     });
-    return stdout;
-  });
-  const seconds = (performance.now() - started) / 1000;
-  const cers = texts.map((text, i) => characterErrorRate(text, truths[i]!.truth.text));
+    const seconds = (performance.now() - started) / 1000;
+    const cers = texts.map((text, i) => characterErrorRate(text, truths[i]!.truth.text));
+    return {
+      pagesPerMinute: round((images.length / seconds) * 60, 1),
+      secondsPerPagePerCore: round((seconds * os.availableParallelism()) / images.length, 2),
+      meanCer: round(mean(cers), 4),
+    };
+  };
   return {
     available: true as const,
-    pagesPerMinute: round((images.length / seconds) * 60, 1),
-    secondsPerPagePerCore: round((seconds * os.availableParallelism()) / images.length, 2),
-    meanCer: round(mean(cers), 4),
+    sameModel: await readAll(['--tessdata-dir', await unpackOurModels(dir)]),
+    debianFastModel: await readAll([]),
+  };
+}
+
+/** Our speed per core over native's for each model (≥ 1: we are at least as fast per core), or null without it. */
+export function speedOverNativePerCore(
+  native: Awaited<ReturnType<typeof nativeTesseract>>,
+  ourSecondsPerPagePerCore: number,
+) {
+  if (!native.available) return null;
+  return {
+    sameModel: round(native.sameModel.secondsPerPagePerCore / ourSecondsPerPagePerCore, 2),
+    debianFastModel: round(native.debianFastModel.secondsPerPagePerCore / ourSecondsPerPagePerCore, 2),
   };
 }
 

@@ -18,7 +18,15 @@ import { MEDIA_TYPES, sniffFormat } from '../src/pipeline/image-probe.js';
 import { type GeneratedPage, generatePage } from '../test/fixtures/page-generator.js';
 import { characterErrorRate } from '../test/fixtures/text-metrics.js';
 import { httpCaller } from '../test/helpers/http-caller.js';
-import { mean, nativeTesseract, ocrmypdf, percentile, round, specFor } from './compare.js';
+import {
+  mean,
+  nativeTesseract,
+  ocrmypdf,
+  percentile,
+  round,
+  specFor,
+  speedOverNativePerCore,
+} from './compare.js';
 import { cpuTimes, type RoleProcess, rssMb, startDistRole, startS3Process } from './processes.js';
 
 const { values: args } = parseArgs({
@@ -275,9 +283,7 @@ async function main() {
       nativeTesseractOcrOnly: native,
       ocrmypdf: ocrMyPdf,
       ratios: {
-        pipelineOverNativePerCore: native.available
-          ? round(native.secondsPerPagePerCore / pipelineSecondsPerPage, 2)
-          : null,
+        pipelineOverNativePerCore: speedOverNativePerCore(native, pipelineSecondsPerPage),
         pipelineOverOcrmypdfSpeed: ocrMyPdf.available
           ? round(capacityPagesPerMinute / ocrMyPdf.pagesPerMinute, 2)
           : null,

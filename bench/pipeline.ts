@@ -20,7 +20,16 @@ import { type ProcessedPage, processPage } from '../src/pipeline/process-page.js
 import { PDF_FONT_FILE } from '../src/workers/start-worker-role.js';
 import { generatePage } from '../test/fixtures/page-generator.js';
 import { characterErrorRate, wordAccuracy } from '../test/fixtures/text-metrics.js';
-import { mapLimit, mean, nativeTesseract, ocrmypdf, percentile, round, specFor } from './compare.js';
+import {
+  mapLimit,
+  mean,
+  nativeTesseract,
+  ocrmypdf,
+  percentile,
+  round,
+  specFor,
+  speedOverNativePerCore,
+} from './compare.js';
 
 const _run = promisify(execFile);
 const { values: args } = parseArgs({
@@ -165,9 +174,10 @@ async function main() {
     nativeTesseractOcrOnly: native,
     ocrmypdf: ocrMyPdf,
     ratios: {
-      pipelineTimeOverNativeOcrOnly: native.available
-        ? round((seconds * concurrency) / pageCount / native.secondsPerPagePerCore, 2)
-        : null,
+      pipelineSpeedOverNativeOcrOnlyPerCore: speedOverNativePerCore(
+        native,
+        (seconds * concurrency) / pageCount,
+      ),
       pipelineSpeedOverOcrmypdf: ocrMyPdf.available
         ? round(pipelinePagesPerMinute / ocrMyPdf.pagesPerMinute, 2)
         : null,

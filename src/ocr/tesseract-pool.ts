@@ -31,7 +31,7 @@ const require = createRequire(import.meta.url);
 const MODEL_FOLDERS: Record<OcrModel, string> = { best_int: '4.0.0_best_int', standard: '4.0.0' };
 
 /** The folder of one language's traineddata inside its `@tesseract.js-data/<lang>` npm package. */
-function packagedDataDir(language: string, model: OcrModel): string {
+export function packagedDataDir(language: string, model: OcrModel): string {
   const packageJson = require.resolve(`@tesseract.js-data/${language}/package.json`);
   return path.join(path.dirname(packageJson), MODEL_FOLDERS[model]);
 }
