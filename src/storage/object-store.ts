@@ -1,6 +1,7 @@
 /** What the service needs from object storage; the minio implementation talks to MinIO or any S3 server. */
 export interface ObjectStore {
-  put(key: string, body: Buffer, contentType: string): Promise<void>;
+  /** `sha256`: the body's hex SHA-256 when the caller already has it, so the store need not hash it again. */
+  put(key: string, body: Buffer, contentType: string, sha256?: string): Promise<void>;
   get(key: string): Promise<Buffer>;
   /** `undefined` when the object does not exist. */
   stat(key: string): Promise<{ size: number } | undefined>;

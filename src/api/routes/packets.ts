@@ -133,7 +133,7 @@ export function packetRoutes(deps: AppDeps, auth: Auth): FastifyPluginAsyncZod {
         }
         if (existing?.sha256 !== sha256) {
           // Acknowledge only what is durably stored: the bytes go to S3 before the page record exists.
-          await store.put(page.originalKey, body, MEDIA_TYPES[page.format]);
+          await store.put(page.originalKey, body, MEDIA_TYPES[page.format], sha256);
         }
         const result = await packets.putPage(id, page);
         switch (result.outcome) {
