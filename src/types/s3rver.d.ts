@@ -8,6 +8,9 @@ declare module 's3rver' {
     silent?: boolean;
     resetOnClose?: boolean;
     configureBuckets?: { name: string }[];
+    /** PEM key and certificate: s3rver then serves HTTPS. */
+    key?: string | Buffer;
+    cert?: string | Buffer;
   };
 
   export default class S3rver {

@@ -1,0 +1,104 @@
+// @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata polyfill loaded first.
+import 'reflect-metadata';
+import { createHash, randomBytes, webcrypto } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import * as x509 from '@peculiar/x509';
+import S3rver from 's3rver';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } from '../../src/infra/embedded-s3.js';
+import { MinioObjectStore } from '../../src/storage/minio-store.js';
+
+/** A self-signed certificate for 127.0.0.1, so s3rver can serve HTTPS as MinIO behind TLS would. */
+async function loopbackCertificate(): Promise<{ key: string; cert: string }> {
+  x509.cryptoProvider.set(webcrypto as never);
+  const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  const keys = await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
+  const certificate = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: `01${randomBytes(8).toString('hex')}`,
+    name: 'CN=127.0.0.1',
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + 3600_000),
+    signingAlgorithm: algorithm,
+    keys: keys as never,
+    extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: '127.0.0.1' }])],
+  });
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)).toString('base64');
+  return {
+    key: `-----BEGIN PRIVATE KEY-----\n${pkcs8.replace(/(.{64})/g, '$1\n')}\n-----END PRIVATE KEY-----\n`,
+    cert: certificate.toString('pem'),
+  };
+}
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+let dataDir: string;
+const stops: Array<() => Promise<void>> = [];
+const stores: Record<'http' | 'https', MinioObjectStore> = {} as never;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(path.join(os.tmpdir(), 'object-store-'));
+  const plain = await startEmbeddedS3(path.join(dataDir, 'plain'));
+  stops.push(plain.close);
+
+  const { key, cert } = await loopbackCertificate();
+  const tls = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    directory: path.join(dataDir, 'tls'),
+    silent: true,
+    key,
+    cert,
+  });
+  const tlsAddress = await tls.run();
+  stops.push(() => tls.close());
+  // The minio client uses Node's global HTTPS agent; trust the test certificate there (this file's worker only).
+  https.globalAgent.options.ca = [cert];
+
+  const common = { ...EMBEDDED_S3_CREDENTIALS, region: 'us-east-1', bucket: 'store-test', timeoutMs: 5000 };
+  stores.http = new MinioObjectStore({ ...common, endPoint: plain.host, port: plain.port, useSsl: false });
+  stores.https = new MinioObjectStore({
+    ...common,
+    endPoint: '127.0.0.1',
+    port: tlsAddress.port,
+    useSsl: true,
+  });
+  await Promise.all(Object.values(stores).map((store) => store.ensureBucket()));
+});
+
+afterAll(async () => {
+  for (const stop of stops) await stop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe.each(['http', 'https'] as const)('MinioObjectStore over %s', (transport) => {
+  it('stores a page byte for byte, with or without the caller’s SHA-256', async () => {
+    const store = stores[transport];
+    const page = randomBytes(1_300_000);
+    await store.put('pages/with-digest.jpg', page, 'image/jpeg', sha256(page));
+    await store.put('pages/without-digest.jpg', page, 'image/jpeg');
+    for (const key of ['pages/with-digest.jpg', 'pages/without-digest.jpg']) {
+      expect((await store.get(key)).equals(page)).toBe(true);
+      expect(await store.stat(key)).toEqual({ size: page.length });
+    }
+  });
+
+  it('overwrites an object under the same key and stores an empty body', async () => {
+    const store = stores[transport];
+    await store.put('pages/again.json', Buffer.from('{"first":true}'), 'application/json');
+    await store.put('pages/again.json', Buffer.from('{"second":true}'), 'application/json');
+    expect((await store.get('pages/again.json')).toString()).toBe('{"second":true}');
+    await store.put('pages/empty.bin', Buffer.alloc(0), 'application/octet-stream');
+    expect(await store.stat('pages/empty.bin')).toEqual({ size: 0 });
+  });
+
+  it('reports a missing object as undefined and removes objects', async () => {
+    const store = stores[transport];
+    expect(await store.stat('pages/never-stored.jpg')).toBeUndefined();
+    await store.put('pages/to-remove.jpg', Buffer.from('x'), 'image/jpeg');
+    await store.remove('pages/to-remove.jpg');
+    expect(await store.stat('pages/to-remove.jpg')).toBeUndefined();
+  });
+});
