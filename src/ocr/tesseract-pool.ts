@@ -74,6 +74,15 @@ function toOcrResult(page: Page): OcrResult {
   return { text: page.text, lines, confidence: page.confidence };
 }
 
+/**
+ * OSD classifies up to 5× this many characters (tesseract's default 50) before it answers. Measured on 80 generated
+ * pages (8–14 pt, 200/300 dpi, 1–4 paragraphs, all four turns): 20 takes 114 ms per page instead of 198, every page
+ * still ends the right way up, and the weakest confidence among pages that needed turning fell from 7.3 to 5.3,
+ * well above the 2 a flip needs. On very small print (16 pages of 7–8 pt at 200 dpi) OSD alone misses 4 instead of
+ * 3; the OCR-confidence check in processPage turns those.
+ */
+const OSD_CHARACTERS = 20;
+
 /** A tesseract.js worker (its own thread) and what was last set on it. */
 type Slot = { worker: Worker; pages: number; dpi: number | undefined };
 
@@ -133,17 +142,17 @@ export class TesseractPool implements OcrEngine, OrientationDetector {
   static async start(options: TesseractPoolOptions): Promise<TesseractPool> {
     const dataFolder = await languageFolder(options.languages, options.model);
     const orientationSlots = await Promise.all(
-      Array.from({ length: options.workers }, async () => ({
-        worker: await createWorker('osd', OEM.TESSERACT_ONLY, {
+      Array.from({ length: options.workers }, async () => {
+        const worker = await createWorker('osd', OEM.TESSERACT_ONLY, {
           langPath: packagedDataDir('osd', 'standard'),
           gzip: true,
           cacheMethod: 'none',
           legacyCore: true,
           legacyLang: true,
-        }),
-        pages: 0,
-        dpi: undefined,
-      })),
+        });
+        await worker.setParameters({ min_characters_to_try: String(OSD_CHARACTERS) } as never);
+        return { worker, pages: 0, dpi: undefined };
+      }),
     );
     const ocrSlots = await Promise.all(
       Array.from({ length: options.workers }, () => newOcrSlot(options, dataFolder)),
