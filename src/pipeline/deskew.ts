@@ -29,7 +29,7 @@ export type LayoutAnalysis = {
   analysis: RawImage;
 };
 
-export const ANALYSIS_WIDTH = 1280;
+export const ANALYSIS_SIZE = 1280;
 const BORDER_SHARE = 0.02;
 const BLANK_DARK_FRACTION = 0.0015;
 const MIN_CONTRAST = 60;
@@ -61,9 +61,22 @@ export function otsu(histogram: Uint32Array): { threshold: number; darkMean: num
   return { threshold: best.threshold, darkMean: best.darkMean, lightMean: best.lightMean };
 }
 
-/** Reduces the greyscale page to the analysis width (area averaging also tames scanner noise). */
+/**
+ * Reduces the greyscale page so its shorter side is ANALYSIS_SIZE (area averaging also tames scanner noise). The
+ * shorter side, not the width: a portrait page scanned lying down would otherwise get a copy at 0.7× the scale, and
+ * OSD, which reads this copy, lost its confidence on such small text.
+ */
 function analysisCopy(grey: RawImage): Promise<RawImage> {
-  return toRaw(sharpOf(grey).resize({ width: ANALYSIS_WIDTH, withoutEnlargement: true, kernel: 'cubic' }), 1);
+  return toRaw(
+    sharpOf(grey).resize({
+      width: ANALYSIS_SIZE,
+      height: ANALYSIS_SIZE,
+      fit: 'outside',
+      withoutEnlargement: true,
+      kernel: 'cubic',
+    }),
+    1,
+  );
 }
 
 function darkPixelsOf(image: RawImage): {

@@ -1,5 +1,5 @@
 import type { PageAnalysis } from '../domain/types.js';
-import { analyzeLayout } from './deskew.js';
+import { analyzeLayout, type LayoutAnalysis } from './deskew.js';
 import { normalizePage } from './normalize.js';
 import {
   EMPTY_OCR,
@@ -82,18 +82,10 @@ export async function processPage(
   const page = await timed(ms, 'normalize', () => normalizePage(original, { maxPixels: options.maxPixels }));
   const layout = await timed(ms, 'deskew', () => analyzeLayout(page.grey));
 
-  // Projection profiles tell across from down and the skew; OSD tells upright from upside down. Ask it on the
-  // small analysis copy, already straightened, where it is fast; the OCR confidence check below catches its misses.
   const straighten = layout.quarterTurn - layout.skewDeg;
-  let flip = await timed(ms, 'orientation', async () => {
-    if (layout.blank || !layout.confident) return 0;
-    const upright = await rotatePage(layout.analysis, straighten);
-    const guess = await engines.orientation.detect({
-      pgm: encodePgm(upright),
-      dpi: Math.round((page.dpi * upright.width) / page.grey.width),
-    });
-    return guess?.degrees === 180 && guess.confidence >= MIN_FLIP_CONFIDENCE ? 180 : 0;
-  });
+  let flip: number = await timed(ms, 'orientation', () =>
+    upsideDownTurn(layout, page.dpi, page.grey.width, engines.orientation),
+  );
   const turnView = (view: PageView, angle: number) =>
     timed(ms, 'rotate', async () => {
       const [grey, colour] = await Promise.all([
@@ -137,6 +129,26 @@ export async function processPage(
       ms,
     },
   };
+}
+
+/**
+ * Projection profiles tell across from down and the skew; OSD tells upright from upside down. It reads the small
+ * analysis copy, straightened, where it is fast; the OCR confidence check in processPage catches its misses.
+ * Returns 180 when OSD is sure enough that the straightened page is upside down, else 0.
+ */
+export async function upsideDownTurn(
+  layout: LayoutAnalysis,
+  pageDpi: number,
+  pageWidth: number,
+  detector: OrientationDetector,
+): Promise<0 | 180> {
+  if (layout.blank || !layout.confident) return 0;
+  const upright = await rotatePage(layout.analysis, layout.quarterTurn - layout.skewDeg);
+  const guess = await detector.detect({
+    pgm: encodePgm(upright),
+    dpi: Math.round((pageDpi * layout.analysis.width) / pageWidth),
+  });
+  return guess?.degrees === 180 && guess.confidence >= MIN_FLIP_CONFIDENCE ? 180 : 0;
 }
 
 /** OCR on a copy reduced to OCR_LINE_PITCH_PX between lines; boxes come back in `grey`'s pixels. */

@@ -2,7 +2,9 @@ import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TesseractPool } from '../../src/ocr/tesseract-pool.js';
-import { processPage } from '../../src/pipeline/process-page.js';
+import { analyzeLayout } from '../../src/pipeline/deskew.js';
+import { normalizePage } from '../../src/pipeline/normalize.js';
+import { processPage, upsideDownTurn } from '../../src/pipeline/process-page.js';
 import { generatePage } from '../fixtures/page-generator.js';
 import { characterErrorRate } from '../fixtures/text-metrics.js';
 import { SAMPLES_DIR, startTestPool } from '../helpers/ocr-pool.js';
@@ -10,6 +12,12 @@ import { SAMPLES_DIR, startTestPool } from '../helpers/ocr-pool.js';
 let pool: TesseractPool;
 const options = { maxPixels: 100_000_000, jpegQuality: 70 };
 const run = (bytes: Buffer) => processPage(bytes, { ocr: pool, orientation: pool }, options);
+/** The pipeline's layout analysis and OSD step alone, without the OCR-confidence check that follows them. */
+async function osdOnly(bytes: Buffer) {
+  const normalized = await normalizePage(bytes, { maxPixels: options.maxPixels });
+  const layout = await analyzeLayout(normalized.grey);
+  return { layout, flip: await upsideDownTurn(layout, normalized.dpi, normalized.grey.width, pool) };
+}
 
 beforeAll(async () => {
   pool = await startTestPool();
@@ -37,22 +45,74 @@ describe('orientation', () => {
     },
   );
 
-  it('reads small print the right way up when OSD misjudges it (8 pt at 200 dpi, turned 90°)', async () => {
-    // This exact page once came out upside down: OSD on the reduced analysis copy cannot read 8 pt at 200 dpi.
-    const page = await generatePage({
+  // Pages scanned lying down, turned 90° clockwise: the line profiles turn them a quarter the wrong way, so OSD must
+  // see them upside down. Their analysis copy was once scaled by the width, here the long side, to 0.7× the scale of
+  // an upright page's, and OSD answered 180° with confidence 0.6–1.1 (the flip needs 2) or not at all.
+  it.each([
+    {
+      pointSize: 10,
+      dpi: 300,
+      font: 'PT Serif',
+      paragraphs: { from: 1, count: 1 },
+      skewDeg: 13.48,
+      noise: 12,
+      seed: 7001,
+    },
+    {
+      pointSize: 8,
+      dpi: 300,
+      font: 'DejaVu Sans',
+      paragraphs: { from: 5, count: 2 },
+      skewDeg: 12.72,
+      noise: 16,
+      seed: 7005,
+    },
+    {
+      pointSize: 8,
       dpi: 200,
       font: 'DejaVu Serif',
-      pointSize: 8,
-      paragraphs: { from: 5, count: 4 },
-      rotation: 90,
-      skewDeg: -8.45,
+      paragraphs: { from: 9, count: 4 },
+      skewDeg: 5.12,
+      noise: 8,
+      seed: 7045,
+    },
+    {
+      pointSize: 9,
+      dpi: 200,
+      font: 'DejaVu Serif',
+      paragraphs: { from: 9, count: 2 },
+      skewDeg: 0.56,
+      noise: 8,
+      seed: 7069,
+    },
+  ] as const)(
+    'OSD alone sees that a page turned 90° ($pointSize pt, $dpi dpi) needs the other quarter turn',
+    async (spec) => {
+      const page = await generatePage({ ...spec, rotation: 90, blur: 0.4, format: 'jpeg' });
+      const { layout, flip } = await osdOnly(page.bytes);
+      expect(layout.quarterTurn).toBe(90);
+      expect(flip).toBe(180);
+    },
+  );
+
+  it('reads small print the right way up when OSD misjudges it (7 pt at 200 dpi, upside down)', async () => {
+    const page = await generatePage({
+      dpi: 200,
+      font: 'DejaVu Sans',
+      pointSize: 7,
+      paragraphs: { from: 0, count: 2 },
+      rotation: 180,
+      skewDeg: -6,
       noise: 8,
       blur: 0.4,
-      format: 'tiff',
-      seed: 2003,
+      format: 'jpeg',
+      seed: 4000,
     });
+    // The premise: OSD alone leaves this page upside down, so only the OCR-confidence check can turn it.
+    const { layout, flip } = await osdOnly(page.bytes);
+    expect(layout.quarterTurn + flip).toBe(0);
     const result = await run(page.bytes);
-    expect(result.summary.orientation).toBe(270);
+    expect(result.summary.orientation).toBe(180);
     expect(result.summary.ocrConfidence).toBeGreaterThan(80);
     expect(characterErrorRate(result.ocr.text, page.truth.text)).toBeLessThanOrEqual(0.03);
   });
