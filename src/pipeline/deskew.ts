@@ -29,7 +29,7 @@ export type LayoutAnalysis = {
   analysis: RawImage;
 };
 
-export const ANALYSIS_SIZE = 1280;
+const ANALYSIS_SIZE = 1280;
 const BORDER_SHARE = 0.02;
 const BLANK_DARK_FRACTION = 0.0015;
 const MIN_CONTRAST = 60;
