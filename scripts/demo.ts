@@ -6,6 +6,7 @@
  * the registrar it was drawn for, verifies its signature, records a decision, and prints the protocol entries.
  * The admin token comes from ADMIN_TOKEN or ./data/admin-token (where npm start keeps a generated one).
  */
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { verifyPdfSignature } from '../src/pipeline/pades.js';
@@ -26,6 +27,10 @@ const elapsed = () => `${((performance.now() - started) / 1000).toFixed(2)}s`.pa
 const step = (message: string, detail?: unknown) =>
   console.log(`${elapsed()}  ${message}${detail === undefined ? '' : ` ${JSON.stringify(detail)}`}`);
 
+// A service of its own: the draw picks among every free registrar of the packet's service, so registrars left free
+// by an earlier run (or real ones) would otherwise be drawn, and the demo would wait for an assignment it never sees.
+const service = `land-registration-${randomBytes(3).toString('hex')}`;
+
 const call = httpCaller(base);
 const request = httpRequester(base);
 
@@ -39,7 +44,7 @@ async function main() {
   for (const name of ['Оксана', 'Тарас', 'Ірина']) {
     const registrar = await call('POST', '/v1/registrars', adminToken, {
       name,
-      services: ['land-registration'],
+      services: [service],
     });
     await call('PUT', '/v1/registrar/status', registrar.token, { status: 'free' });
     registrars.push(registrar);
@@ -51,7 +56,7 @@ async function main() {
 
   const packet = await call('POST', '/v1/packets', station.token, {
     ticket: 'А-042',
-    service: 'land-registration',
+    service,
   });
   step('packet opened; citizen’s tracking code', packet.trackingCode);
   for (let n = 1; n <= pageCount; n++) {
