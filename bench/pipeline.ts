@@ -6,11 +6,10 @@
  * ms per stage, CER and word accuracy, deskew error, orientation accuracy, peak RSS. When the native `tesseract` CLI
  * or `ocrmypdf` are installed, they run on the same pages in the same run, one process per core.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import { createLogger } from '../src/infra/logger.js';
 import { loadSigningIdentity } from '../src/infra/signing-identity.js';
 import { TesseractPool } from '../src/ocr/tesseract-pool.js';
@@ -31,7 +30,6 @@ import {
   speedOverNativePerCore,
 } from './compare.js';
 
-const _run = promisify(execFile);
 const { values: args } = parseArgs({
   options: {
     pages: { type: 'string', default: '12' },
