@@ -74,6 +74,7 @@ export const pageProcessingView = z.object({
   colour: z.boolean(),
   width: z.number(),
   height: z.number(),
+  imageTurnDeg: z.number().optional(),
   ms: z.record(z.string(), z.number()),
   processedSha256: z.string(),
   processedBytes: z.number(),

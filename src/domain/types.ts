@@ -48,8 +48,14 @@ export type PageAnalysis = {
   ocrConfidence: number | null;
   dpi: number;
   colour: boolean;
+  /** The upright, straightened page's size in pixels: what the PDF page shows. */
   width: number;
   height: number;
+  /**
+   * Clockwise degrees the PDF turns the stored scan image to show it upright and straight. Absent on pages
+   * processed before scans were stored unturned: their images are upright already.
+   */
+  imageTurnDeg?: number;
 };
 
 export type PageProcessing = PageAnalysis & {

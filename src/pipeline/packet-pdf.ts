@@ -4,8 +4,10 @@ import {
   endText,
   PDFDocument,
   type PDFFont,
+  type PDFImage,
   type PDFName,
   type PDFPage,
+  radians,
   setCharacterSqueeze,
   setFontAndSize,
   setTextMatrix,
@@ -17,12 +19,15 @@ import type { OcrLine } from './ocr.js';
 import { addSignaturePlaceholder, type SignatureInfo } from './pades.js';
 
 export type PdfPageInput = {
-  /** The processed page as JPEG: embedded as is, never re-encoded. */
+  /** The scan as JPEG: embedded as is, never re-encoded. */
   jpeg: Buffer;
   dpi: number;
+  /** The page in pixels at `dpi`, once upright and straight. */
   width: number;
   height: number;
-  /** OCR lines with word boxes in the JPEG's pixels. */
+  /** Clockwise degrees that turn the JPEG upright and straight, about its centre. */
+  turnDeg: number;
+  /** OCR lines with word boxes in the upright page's pixels. */
   lines: OcrLine[];
 };
 
@@ -88,6 +93,29 @@ function drawTextLayer(
   }
 }
 
+/**
+ * Draws the scan turned clockwise by `turnDeg` about its centre, centred on the page; the page box crops what the
+ * turn moves outside it, as a deskewed scan keeps its paper format. The viewer resamples once, at display size.
+ */
+function drawTurned(page: PDFPage, image: PDFImage, scale: number, turnDeg: number): void {
+  const width = image.width * scale;
+  const height = image.height * scale;
+  // PDF angles run anticlockwise, with y up.
+  const angle = (-turnDeg * Math.PI) / 180;
+  // drawImage turns about the image's lower-left corner: place that corner so the centre lands on the page's.
+  const centre = {
+    x: (width / 2) * Math.cos(angle) - (height / 2) * Math.sin(angle),
+    y: (width / 2) * Math.sin(angle) + (height / 2) * Math.cos(angle),
+  };
+  page.drawImage(image, {
+    x: page.getWidth() / 2 - centre.x,
+    y: page.getHeight() / 2 - centre.y,
+    width,
+    height,
+    rotate: radians(angle),
+  });
+}
+
 /** Builds the unsigned packet PDF: one page per scan, sized from its DPI, image plus invisible text, manifest. */
 export async function buildPacketPdf(input: PacketPdfInput): Promise<Uint8Array> {
   const pdf = await PDFDocument.create();
@@ -104,8 +132,7 @@ export async function buildPacketPdf(input: PacketPdfInput): Promise<Uint8Array>
   for (const source of input.pages) {
     const scale = POINTS_PER_INCH / source.dpi;
     const page = pdf.addPage([source.width * scale, source.height * scale]);
-    const image = await pdf.embedJpg(source.jpeg);
-    page.drawImage(image, { x: 0, y: 0, width: page.getWidth(), height: page.getHeight() });
+    drawTurned(page, await pdf.embedJpg(source.jpeg), scale, source.turnDeg);
     const fontKey = page.node.newFontDictionary(font.name, font.ref);
     drawTextLayer(page, font, fontKey, source.lines, scale);
   }

@@ -14,22 +14,25 @@ export type StageTimings = {
   normalize: number;
   deskew: number;
   orientation: number;
+  /** Making the upright OCR copy (reduced, then turned); the full-resolution scan is never rotated. */
   rotate: number;
   ocr: number;
   encode: number;
 };
 
-export type PageSummary = PageAnalysis & { ms: StageTimings };
+export type PageSummary = PageAnalysis & { imageTurnDeg: number; ms: StageTimings };
 
 export type ProcessedPage = {
-  /** The upright, deskewed page as JPEG (colour when the scan had colour, else greyscale): what the PDF shows. */
+  /**
+   * The scan as JPEG (colour when it has colour, else greyscale), as scanned: not turned and not resampled. The PDF
+   * shows it turned by `summary.imageTurnDeg`, so the registrar sees the page upright and straight while the file
+   * keeps the scanner's own pixels, and no stage pays for rotating a full-resolution page.
+   */
   image: Buffer;
+  /** Boxes in the upright, straightened page's pixels (`summary.width` × `summary.height`). */
   ocr: OcrResult;
   summary: PageSummary;
 };
-
-/** The page as greyscale for OCR, and in colour when it has colour (what the PDF then shows). */
-type PageView = { grey: RawImage; colour: RawImage | undefined };
 
 export type PageEngines = { ocr: OcrEngine; orientation: OrientationDetector };
 export type ProcessOptions = { maxPixels: number; jpegQuality: number };
@@ -69,9 +72,9 @@ async function timed<T>(
 }
 
 /**
- * One page, start to end: normalize → find text direction and skew → decide upright vs upside down → rotate the
- * full-resolution image once → OCR (again the other way up if it reads poorly) → encode. Throws UnreadableImageError
- * for images that can never be read.
+ * One page, start to end: normalize → find text direction and skew → decide upright vs upside down → make the upright
+ * OCR copy (reduced, then turned) → OCR (again the other way up if it reads poorly) → encode the scan unturned.
+ * Throws UnreadableImageError for images that can never be read.
  */
 export async function processPage(
   original: Buffer,
@@ -86,32 +89,31 @@ export async function processPage(
   let flip: number = await timed(ms, 'orientation', () =>
     upsideDownTurn(layout, page.dpi, page.grey.width, engines.orientation),
   );
-  const turnView = (view: PageView, angle: number) =>
-    timed(ms, 'rotate', async () => {
-      const [grey, colour] = await Promise.all([
-        rotatePage(view.grey, angle),
-        view.colour && rotatePage(view.colour, angle),
-      ]);
-      return { grey, colour };
+  const upright = turnedSize(page.grey, straighten);
+  const read = (working: RawImage) =>
+    timed(ms, 'ocr', async () => {
+      const result = await engines.ocr.recognize({
+        pgm: encodePgm(working),
+        dpi: Math.round((page.dpi * working.width) / upright.width),
+      });
+      return scaleOcrResult(result, upright.width / working.width);
     });
-  const read = (image: RawImage) =>
-    timed(ms, 'ocr', () =>
-      layout.blank
-        ? Promise.resolve(EMPTY_OCR)
-        : recognizeAtWorkingSize(engines.ocr, image, page.dpi, layout.linePitch),
-    );
 
-  let view = await turnView(page, straighten + flip);
-  let ocr = await read(view.grey);
-  // OSD misjudges some pages (small print at low resolution). Text read the wrong way up comes back with low
-  // confidence, so a page that reads poorly is also read the other way up, and the better reading wins.
-  if (!layout.blank && layout.confident && ocr.confidence < UPRIGHT_OCR_CONFIDENCE) {
-    const turned = await turnView(view, 180);
-    const turnedOcr = await read(turned.grey);
-    if (turnedOcr.confidence > ocr.confidence) [view, ocr, flip] = [turned, turnedOcr, 180 - flip];
+  let ocr = EMPTY_OCR;
+  if (!layout.blank) {
+    const working = await timed(ms, 'rotate', () =>
+      uprightWorkingCopy(page.grey, straighten + flip, layout.linePitch),
+    );
+    ocr = await read(working);
+    // OSD misjudges some pages (small print at low resolution). Text read the wrong way up comes back with low
+    // confidence, so a page that reads poorly is also read the other way up, and the better reading wins.
+    if (layout.confident && ocr.confidence < UPRIGHT_OCR_CONFIDENCE) {
+      const turnedOcr = await read(await timed(ms, 'rotate', () => rotatePage(working, 180)));
+      if (turnedOcr.confidence > ocr.confidence) [ocr, flip] = [turnedOcr, 180 - flip];
+    }
   }
   const image = await timed(ms, 'encode', () =>
-    encodeJpeg(view.colour ?? view.grey, page.dpi, options.jpegQuality),
+    encodeJpeg(page.colour ?? page.grey, page.dpi, options.jpegQuality),
   );
 
   return {
@@ -124,8 +126,9 @@ export async function processPage(
       ocrConfidence: layout.blank ? null : ocr.confidence,
       dpi: page.dpi,
       colour: page.colour !== undefined,
-      width: view.grey.width,
-      height: view.grey.height,
+      width: upright.width,
+      height: upright.height,
+      imageTurnDeg: normalizedDegrees(straighten + flip),
       ms,
     },
   };
@@ -151,18 +154,31 @@ export async function upsideDownTurn(
   return guess?.degrees === 180 && guess.confidence >= MIN_FLIP_CONFIDENCE ? 180 : 0;
 }
 
-/** OCR on a copy reduced to OCR_LINE_PITCH_PX between lines; boxes come back in `grey`'s pixels. */
-async function recognizeAtWorkingSize(
-  engine: OcrEngine,
+/** The size of `image` once turned by `angleDeg`: a quarter turn swaps the sides, a skew keeps the paper format. */
+function turnedSize(image: RawImage, angleDeg: number): { width: number; height: number } {
+  const swapped = Math.round(normalizedDegrees(angleDeg) / 90) % 2 === 1;
+  return swapped
+    ? { width: image.height, height: image.width }
+    : { width: image.width, height: image.height };
+}
+
+const normalizedDegrees = (angleDeg: number) => Math.round((((angleDeg % 360) + 360) % 360) * 1000) / 1000;
+
+/**
+ * The copy OCR reads: reduced to OCR_LINE_PITCH_PX between lines, then turned upright. Reducing first means the
+ * rotation resamples only the reduced pixels.
+ */
+async function uprightWorkingCopy(
   grey: RawImage,
-  dpi: number,
+  angleDeg: number,
   linePitch: number | undefined,
-): Promise<OcrResult> {
+): Promise<RawImage> {
   const scale = Math.max(MIN_OCR_SCALE, OCR_LINE_PITCH_PX / (linePitch ?? OCR_LINE_PITCH_PX));
-  if (scale > MAX_OCR_SCALE) return engine.recognize({ pgm: encodePgm(grey), dpi });
-  const working = await toRaw(sharpOf(grey).resize({ width: Math.round(grey.width * scale) }), 1);
-  const result = await engine.recognize({ pgm: encodePgm(working), dpi: Math.round(dpi * scale) });
-  return scaleOcrResult(result, grey.width / working.width);
+  const reduced =
+    scale > MAX_OCR_SCALE
+      ? grey
+      : await toRaw(sharpOf(grey).resize({ width: Math.round(grey.width * scale) }), 1);
+  return rotatePage(reduced, angleDeg);
 }
 
 async function encodeJpeg(image: RawImage, dpi: number, quality: number): Promise<Buffer> {

@@ -46,6 +46,7 @@ export function manifestOf(packet: Packet, pages: Page[], readyAt: string) {
       processed: { sha256: page.processing!.processedSha256, bytes: page.processing!.processedBytes },
       orientation: page.processing!.orientation,
       skewDeg: page.processing!.skewDeg,
+      imageTurnDeg: page.processing!.imageTurnDeg ?? 0,
       blank: page.processing!.blank,
       ocrConfidence: page.processing!.ocrConfidence,
       dpi: page.processing!.dpi,
@@ -100,6 +101,7 @@ export async function runBundleJob(
       dpi: page.processing!.dpi,
       width: page.processing!.width,
       height: page.processing!.height,
+      turnDeg: page.processing!.imageTurnDeg ?? 0,
       lines: ocrResults[i]!.lines,
     })),
     signature: {

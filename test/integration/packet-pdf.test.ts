@@ -6,12 +6,16 @@ import { promisify } from 'node:util';
 import { PDFDocument } from 'pdf-lib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TesseractPool } from '../../src/ocr/tesseract-pool.js';
+import { analyzeLayout } from '../../src/pipeline/deskew.js';
+import { normalizePage } from '../../src/pipeline/normalize.js';
 import { buildPacketPdf } from '../../src/pipeline/packet-pdf.js';
 import { type ProcessedPage, processPage } from '../../src/pipeline/process-page.js';
+import { encodePgm } from '../../src/pipeline/raw-image.js';
 import { type GeneratedPage, generatePage } from '../fixtures/page-generator.js';
 import { characterErrorRate } from '../fixtures/text-metrics.js';
 import { startTestPool } from '../helpers/ocr-pool.js';
-import { pdfPageText } from '../helpers/pdf-tools.js';
+import { pdfPageText, pdfPageWords, renderPdfPage } from '../helpers/pdf-tools.js';
 
 const run = promisify(execFile);
 const FONT = path.resolve(import.meta.dirname, '../../node_modules/dejavu-fonts-ttf/ttf/DejaVuSans.ttf');
@@ -21,29 +25,31 @@ let generated: GeneratedPage[];
 let processed: ProcessedPage[];
 let pdfFile: string;
 let pdfBytes: Uint8Array;
-const manifest = { packetId: 'pk_test', ticket: 'А-017', pages: [{ n: 1 }, { n: 2 }, { n: 3, blank: true }] };
+let pool: TesseractPool;
+const manifest = {
+  packetId: 'pk_test',
+  ticket: 'А-017',
+  pages: [{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4, blank: true }],
+};
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'scan-test-pdf-'));
-  const pool = await startTestPool();
-  try {
-    generated = await Promise.all([
-      generatePage({ dpi: 300, skewDeg: 6, paragraphs: { from: 0, count: 3 } }),
-      generatePage({ dpi: 200, rotation: 180, stamp: true, paragraphs: { from: 5, count: 3 } }),
-    ]);
-    const blank = await sharp({ create: { width: 1654, height: 2339, channels: 3, background: '#fff' } })
-      .withMetadata({ density: 200 })
-      .jpeg()
-      .toBuffer();
-    const options = { maxPixels: 100_000_000, jpegQuality: 70 };
-    processed = await Promise.all(
-      [...generated.map((page) => page.bytes), blank].map((bytes) =>
-        processPage(bytes, { ocr: pool, orientation: pool }, options),
-      ),
-    );
-  } finally {
-    await pool.close();
-  }
+  pool = await startTestPool();
+  generated = await Promise.all([
+    generatePage({ dpi: 300, skewDeg: 6, paragraphs: { from: 0, count: 3 } }),
+    generatePage({ dpi: 200, rotation: 180, stamp: true, paragraphs: { from: 5, count: 3 } }),
+    generatePage({ dpi: 200, rotation: 90, skewDeg: -4.5, paragraphs: { from: 8, count: 2 } }),
+  ]);
+  const blank = await sharp({ create: { width: 1654, height: 2339, channels: 3, background: '#fff' } })
+    .withMetadata({ density: 200 })
+    .jpeg()
+    .toBuffer();
+  const options = { maxPixels: 100_000_000, jpegQuality: 70 };
+  processed = await Promise.all(
+    [...generated.map((page) => page.bytes), blank].map((bytes) =>
+      processPage(bytes, { ocr: pool, orientation: pool }, options),
+    ),
+  );
   pdfBytes = await buildPacketPdf({
     title: 'land-registration · А-017',
     subject: 'Packet pk_test',
@@ -56,6 +62,7 @@ beforeAll(async () => {
       dpi: page.summary.dpi,
       width: page.summary.width,
       height: page.summary.height,
+      turnDeg: page.summary.imageTurnDeg,
       lines: page.ocr.lines,
     })),
   });
@@ -63,13 +70,14 @@ beforeAll(async () => {
   await writeFile(pdfFile, pdfBytes);
 });
 afterAll(async () => {
+  await pool?.close();
   await rm(dir, { recursive: true, force: true });
 });
 
 describe('packet PDF', () => {
   it('has one page per scan, in order, sized from each page’s DPI (A4), blank pages included', async () => {
     const pdf = await PDFDocument.load(pdfBytes, { updateMetadata: false });
-    expect(pdf.getPageCount()).toBe(3);
+    expect(pdf.getPageCount()).toBe(4);
     for (const page of pdf.getPages()) {
       expect(page.getWidth()).toBeCloseTo(595.4, 0);
       expect(page.getHeight()).toBeCloseTo(841.7, 0);
@@ -85,6 +93,35 @@ describe('packet PDF', () => {
       const ocrCer = characterErrorRate(processed[i]!.ocr.text, page.truth.text);
       expect(Math.abs(pdfCer - ocrCer), `page ${i + 1}`).toBeLessThanOrEqual(0.005);
       expect(pdfCer).toBeLessThanOrEqual(0.03);
+    }
+  });
+
+  it('shows each scan upright and straight, with the text layer on its words', async () => {
+    const RENDER_DPI = 150;
+    for (const [i, page] of generated.entries()) {
+      const rendered = await renderPdfPage(pdfFile, i + 1, RENDER_DPI);
+      const { grey } = await normalizePage(rendered, { maxPixels: 100_000_000 });
+      const layout = await analyzeLayout(grey);
+      expect(layout.quarterTurn, `page ${i + 1}`).toBe(0);
+      expect(Math.abs(layout.skewDeg), `page ${i + 1}`).toBeLessThanOrEqual(0.2);
+
+      // Reading the rendering proves the page is the right way up; its word positions must match the text layer's.
+      const seen = await pool.recognize({ pgm: encodePgm(grey), dpi: RENDER_DPI });
+      expect(characterErrorRate(seen.text, page.truth.text), `page ${i + 1}`).toBeLessThanOrEqual(0.03);
+      const layer = new Map((await pdfPageWords(pdfFile, i + 1)).map((word) => [word.text, word]));
+      const offsets = seen.lines
+        .flatMap((line) => line.words)
+        .flatMap((word) => {
+          const twin = layer.get(word.text);
+          if (!twin || word.text.length < 6) return [];
+          const points = 72 / RENDER_DPI;
+          const x = ((word.bbox.x0 + word.bbox.x1) / 2) * points;
+          const y = ((word.bbox.y0 + word.bbox.y1) / 2) * points;
+          return [Math.hypot(x - twin.x, y - twin.y)];
+        })
+        .sort((a, b) => a - b);
+      expect(offsets.length, `page ${i + 1}`).toBeGreaterThan(20);
+      expect(offsets[Math.floor(offsets.length / 2)], `page ${i + 1}`).toBeLessThanOrEqual(2);
     }
   });
 
