@@ -97,7 +97,11 @@ async function bundlePackets(processed: ProcessedPage[], dir: string) {
  */
 async function uprightJpeg(page: ProcessedPage): Promise<Buffer> {
   const upright = await rotatePage(await toRaw(sharp(page.image), 1), page.summary.imageTurnDeg);
-  return setJfifDensity(await sharpOf(upright).jpeg({ quality: 70 }).toBuffer(), page.summary.dpi);
+  const jpeg = await sharpOf(upright)
+    .toColourspace('b-w')
+    .jpeg({ quality: 70, optimiseCoding: true })
+    .toBuffer();
+  return setJfifDensity(jpeg, page.summary.dpi);
 }
 
 async function main() {
