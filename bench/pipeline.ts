@@ -17,7 +17,7 @@ import { TesseractPool } from '../src/ocr/tesseract-pool.js';
 import { buildPacketPdf } from '../src/pipeline/packet-pdf.js';
 import { signPdf } from '../src/pipeline/pades.js';
 import { type ProcessedPage, processPage } from '../src/pipeline/process-page.js';
-import { rotatePage, setJfifDensity, sharpOf, toRaw } from '../src/pipeline/raw-image.js';
+import { encodeJpeg, rotatePage, toRaw } from '../src/pipeline/raw-image.js';
 import { PDF_FONT_FILE } from '../src/workers/start-worker-role.js';
 import { generatePage } from '../test/fixtures/page-generator.js';
 import { characterErrorRate, wordAccuracy } from '../test/fixtures/text-metrics.js';
@@ -43,6 +43,8 @@ const pageCount = Number(args.pages);
 const concurrency = Number(args.concurrency);
 
 const PAGES_PER_PACKET = 4;
+/** The worker's default JPEG quality (PAGE_JPEG_QUALITY) and a pixel limit no bench page comes near. */
+const PROCESS_OPTIONS = { maxPixels: 100_000_000, jpegQuality: 70 };
 
 /** Builds and signs packets of PAGES_PER_PACKET processed pages, as the bundle job does (without S3). */
 async function bundlePackets(processed: ProcessedPage[], dir: string) {
@@ -97,11 +99,7 @@ async function bundlePackets(processed: ProcessedPage[], dir: string) {
  */
 async function uprightJpeg(page: ProcessedPage): Promise<Buffer> {
   const upright = await rotatePage(await toRaw(sharp(page.image), 1), page.summary.imageTurnDeg);
-  const jpeg = await sharpOf(upright)
-    .toColourspace('b-w')
-    .jpeg({ quality: 70, optimiseCoding: true })
-    .toBuffer();
-  return setJfifDensity(jpeg, page.summary.dpi);
+  return encodeJpeg(upright, page.summary.dpi, PROCESS_OPTIONS.jpegQuality);
 }
 
 async function main() {
@@ -120,14 +118,10 @@ async function main() {
   const rssBefore = process.memoryUsage().rss;
 
   // One warm-up page so the first measured page does not pay for WASM compilation.
-  await processPage(
-    generated[0]!.bytes,
-    { ocr: pool, orientation: pool },
-    { maxPixels: 100_000_000, jpegQuality: 70 },
-  );
+  await processPage(generated[0]!.bytes, { ocr: pool, orientation: pool }, PROCESS_OPTIONS);
   const started = performance.now();
   const processed = await mapLimit(generated, concurrency, (page) =>
-    processPage(page.bytes, { ocr: pool, orientation: pool }, { maxPixels: 100_000_000, jpegQuality: 70 }),
+    processPage(page.bytes, { ocr: pool, orientation: pool }, PROCESS_OPTIONS),
   );
   const seconds = (performance.now() - started) / 1000;
   await pool.close();

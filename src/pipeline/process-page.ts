@@ -8,7 +8,16 @@ import {
   type OrientationDetector,
   scaleOcrResult,
 } from './ocr.js';
-import { encodePgm, type RawImage, rotatePage, setJfifDensity, sharpOf, toRaw } from './raw-image.js';
+import {
+  encodeJpeg,
+  encodePgm,
+  normalizedDegrees,
+  type RawImage,
+  rotatePage,
+  sharpOf,
+  toRaw,
+  turnedSize,
+} from './raw-image.js';
 
 export type StageTimings = {
   normalize: number;
@@ -126,7 +135,7 @@ export async function processPage(
     image,
     ocr,
     summary: {
-      orientation: ((((layout.quarterTurn + flip) % 360) + 360) % 360) as PageSummary['orientation'],
+      orientation: normalizedDegrees(layout.quarterTurn + flip) as PageSummary['orientation'],
       skewDeg: layout.skewDeg,
       blank: layout.blank,
       ocrConfidence: layout.blank ? null : ocr.confidence,
@@ -134,7 +143,8 @@ export async function processPage(
       colour: page.colour !== undefined,
       width: upright.width,
       height: upright.height,
-      imageTurnDeg: normalizedDegrees(straighten + flip),
+      // Rounded like skewDeg: the sum carries floating-point dust (350.59000000000003).
+      imageTurnDeg: Math.round(normalizedDegrees(straighten + flip) * 1000) / 1000,
       ms,
     },
   };
@@ -161,16 +171,6 @@ export async function upsideDownTurn(
   return guess?.degrees === 180 && guess.confidence >= MIN_FLIP_CONFIDENCE ? 180 : 0;
 }
 
-/** The size of `image` once turned by `angleDeg`: a quarter turn swaps the sides, a skew keeps the paper format. */
-function turnedSize(image: RawImage, angleDeg: number): { width: number; height: number } {
-  const swapped = Math.round(normalizedDegrees(angleDeg) / 90) % 2 === 1;
-  return swapped
-    ? { width: image.height, height: image.width }
-    : { width: image.width, height: image.height };
-}
-
-const normalizedDegrees = (angleDeg: number) => Math.round((((angleDeg % 360) + 360) % 360) * 1000) / 1000;
-
 /**
  * The copy OCR reads: reduced to OCR_LINE_PITCH_PX between lines, then turned upright. Reducing first means the
  * rotation resamples only the reduced pixels.
@@ -186,13 +186,4 @@ async function uprightWorkingCopy(
       ? grey
       : await toRaw(sharpOf(grey).resize({ width: Math.round(grey.width * scale) }), 1);
   return rotatePage(reduced, angleDeg);
-}
-
-async function encodeJpeg(image: RawImage, dpi: number, quality: number): Promise<Buffer> {
-  // libjpeg-turbo with optimised Huffman tables: mozjpeg saves ~10% more bytes but costs ~5× the time.
-  const jpeg = await sharpOf(image)
-    .toColourspace(image.channels === 1 ? 'b-w' : 'srgb')
-    .jpeg({ quality, optimiseCoding: true })
-    .toBuffer();
-  return setJfifDensity(jpeg, dpi);
 }
