@@ -4,7 +4,8 @@
  * Scanner stations hammering the upload route: each connection is one station uploading distinct ~1 MB JPEG
  * pages (a rescan of pages 1…500 in turn) as fast as it can. Without --url the script starts an API process
  * (ROLE=api, embedded S3 server, the local Redis or one it spawns) and measures it; no OCR worker competes for
- * the CPU. Prints JSON: uploads/s, latency percentiles, errors, and the API process's RSS at start, end and peak.
+ * the CPU. Prints JSON: uploads/s, latency percentiles, errors, CPU milliseconds per upload for each process (API,
+ * S3 server when separate, Redis, this load generator) and the API process's RSS at start, end, peak and every 10 s.
  *
  * Then the same load hits a bare Node HTTP server in its own process that reads each body and answers 201, doing
  * nothing else: the ceiling this machine allows with the load generator on the same cores (skip with --no-ceiling).
@@ -19,8 +20,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import sharp from 'sharp';
+import { connectRedis, redisAnswers } from '../src/infra/redis.js';
 import { httpCaller } from '../test/helpers/http-caller.js';
-import { rssMb, startS3Process } from './processes.js';
+import { processCpuMs, redisCpuMs, rssMb, startS3Process } from './processes.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -46,13 +48,23 @@ async function pageVariants(count: number): Promise<Buffer[]> {
   return Array.from({ length: count }, () => Buffer.concat([base, randomBytes(16)]));
 }
 
-type StartedApi = { url: string; child: ChildProcess; adminToken: string; cleanup: () => Promise<void> };
+type StartedApi = {
+  url: string;
+  child: ChildProcess;
+  s3Child?: ChildProcess;
+  /** The Redis the API uses, when it is one this script can read CPU figures from (not one the API spawned). */
+  redisUrl?: string;
+  adminToken: string;
+  cleanup: () => Promise<void>;
+};
 
 async function startApi(): Promise<StartedApi> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bench-intake-'));
   await mkdir(path.join(dataDir, 's3'), { recursive: true });
   const adminToken = `adm_${randomBytes(32).toString('base64url')}`;
   const s3 = args['separate-s3'] ? await startS3Process(dataDir) : undefined;
+  const localRedis = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const redisUrl = (await redisAnswers(localRedis)) ? localRedis : undefined;
   const child = spawn(process.execPath, [path.join(ROOT, 'dist/main.js')], {
     env: {
       PATH: process.env.PATH,
@@ -62,6 +74,7 @@ async function startApi(): Promise<StartedApi> {
       ADMIN_TOKEN: adminToken,
       REDIS_PREFIX: `bench-${randomBytes(3).toString('hex')}`,
       LOG_LEVEL: 'warn',
+      ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
       // Measure capacity, not the per-token limit.
       RATE_LIMIT_UPLOADS_PER_MINUTE: '100000000',
       ...(s3
@@ -89,7 +102,7 @@ async function startApi(): Promise<StartedApi> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     const match = output.match(/API\s+(http:\/\/\S+)\/v1/);
-    if (match) return { url: match[1]!, child, adminToken, cleanup };
+    if (match) return { url: match[1]!, child, s3Child: s3?.child, redisUrl, adminToken, cleanup };
     if (child.exitCode !== null || Date.now() > deadline)
       throw new Error(`the API did not start:\n${output}`);
     await sleep(100);
@@ -125,7 +138,50 @@ function hammer(url: string, stations: Station[], variants: Buffer[]) {
   });
 }
 
-const summarize = (result: autocannon.Result) => ({
+type Measured = {
+  result: autocannon.Result;
+  /** CPU per acknowledged upload, by process: what each part costs, whatever else shares the cores. */
+  cpuMsPerUpload: Record<string, number>;
+  /** Resident memory of the server under load, sampled every 10 s. */
+  rssMbOverTime: number[];
+};
+
+/** Runs the load against a server and charges each process its CPU time; `cpuMs` reads one process's total. */
+async function measure(
+  url: string,
+  stations: Station[],
+  variants: Buffer[],
+  processes: Record<string, () => Promise<number>>,
+  serverPid: number,
+): Promise<Measured> {
+  const names = Object.keys(processes);
+  const cpuBefore = await Promise.all(names.map((name) => processes[name]!()));
+  const generatorBefore = process.cpuUsage();
+  const rssMbOverTime = [(await rssMb(serverPid)).current];
+  const sampler = setInterval(() => {
+    rssMb(serverPid).then(
+      (rss) => rssMbOverTime.push(rss.current),
+      () => {},
+    );
+  }, 10_000);
+  let result: autocannon.Result;
+  try {
+    // autocannon's instance is a thenable without .finally.
+    result = await hammer(url, stations, variants);
+  } finally {
+    clearInterval(sampler);
+  }
+  const cpuAfter = await Promise.all(names.map((name) => processes[name]!()));
+  const generator = process.cpuUsage(generatorBefore);
+  const perUpload = (ms: number) => Number((ms / Math.max(1, result['2xx'])).toFixed(2));
+  const cpuMsPerUpload = Object.fromEntries(
+    names.map((name, i) => [name, perUpload(cpuAfter[i]! - cpuBefore[i]!)]),
+  );
+  cpuMsPerUpload.loadGenerator = perUpload((generator.user + generator.system) / 1000);
+  return { result, cpuMsPerUpload, rssMbOverTime };
+}
+
+const summarize = ({ result, cpuMsPerUpload }: Measured) => ({
   uploadsPerSecond: Number((result['2xx'] / result.duration).toFixed(1)),
   latencyMs: {
     p50: result.latency.p50,
@@ -133,6 +189,7 @@ const summarize = (result: autocannon.Result) => ({
     p99: result.latency.p99,
     max: result.latency.max,
   },
+  cpuMsPerUpload,
 });
 
 /** A server that reads each body to the end and answers 201: what the machine allows before any work is done. */
@@ -148,7 +205,14 @@ async function measureCeiling(stations: Station[], variants: Buffer[]) {
   const child = spawn(process.execPath, ['-e', BARE_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const [port] = (await once(child.stdout!, 'data')) as [Buffer];
-    return await hammer(`http://127.0.0.1:${port.toString().trim()}`, stations, variants);
+    const pid = child.pid!;
+    return await measure(
+      `http://127.0.0.1:${port.toString().trim()}`,
+      stations,
+      variants,
+      { bareServer: () => processCpuMs(pid) },
+      pid,
+    );
   } finally {
     child.kill('SIGTERM');
   }
@@ -156,7 +220,14 @@ async function measureCeiling(stations: Station[], variants: Buffer[]) {
 
 async function main() {
   const api = args.url
-    ? { url: args.url, child: undefined, adminToken: process.env.ADMIN_TOKEN ?? '', cleanup: async () => {} }
+    ? {
+        url: args.url,
+        child: undefined,
+        s3Child: undefined,
+        redisUrl: undefined,
+        adminToken: process.env.ADMIN_TOKEN ?? '',
+        cleanup: async () => {},
+      }
     : await startApi();
   const call = httpCaller(api.url);
   const stations: Station[] = [];
@@ -167,10 +238,25 @@ async function main() {
   }
   const variants = await pageVariants(64);
   const pid = api.child?.pid;
+  const s3Pid = api.s3Child?.pid;
+  const redis = api.redisUrl ? await connectRedis(api.redisUrl, 'command') : undefined;
   const before = pid ? await rssMb(pid) : undefined;
-
-  const result = await hammer(api.url, stations, variants);
+  const measured = pid
+    ? await measure(
+        api.url,
+        stations,
+        variants,
+        {
+          api: () => processCpuMs(pid),
+          ...(s3Pid ? { s3Server: () => processCpuMs(s3Pid) } : {}),
+          ...(redis ? { redisServer: () => redisCpuMs(redis) } : {}),
+        },
+        pid,
+      )
+    : { result: await hammer(api.url, stations, variants), cpuMsPerUpload: {}, rssMbOverTime: [] };
   const after = pid ? await rssMb(pid) : undefined;
+  const { result } = measured;
+  redis?.disconnect();
   await api.cleanup();
   const ceiling = args['no-ceiling'] ? undefined : await measureCeiling(stations, variants);
 
@@ -187,11 +273,14 @@ async function main() {
           ? 's3rver in its own process'
           : 'embedded s3rver (in the API process)',
     },
-    ...summarize(result),
+    ...summarize(measured),
     totals: { ok: result['2xx'], non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts },
-    apiRssMb: before && after ? { start: before.current, end: after.current, peak: after.peak } : null,
+    apiRssMb:
+      before && after
+        ? { start: before.current, end: after.current, peak: after.peak, every10s: measured.rssMbOverTime }
+        : null,
     bareServerCeiling: ceiling ? summarize(ceiling) : null,
-    shareOfCeiling: ceiling ? Number((result['2xx'] / ceiling['2xx']).toFixed(2)) : null,
+    shareOfCeiling: ceiling ? Number((result['2xx'] / ceiling.result['2xx']).toFixed(2)) : null,
     targets: { uploadsPerSecond: 300, p99Ms: 100, errors: 0 },
   };
   console.log(JSON.stringify(report, null, 2));

@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
 import { findFreePort } from '../src/infra/free-port.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -82,4 +83,19 @@ export async function cpuTimes(): Promise<{ busy: number; total: number }> {
   const idle = (values[3] ?? 0) + (values[4] ?? 0);
   const total = values.reduce((a, b) => a + b, 0);
   return { busy: total - idle, total };
+}
+
+/** CPU time a process has used so far (user + system), in ms, from Linux /proc (clock ticks of 10 ms). */
+export async function processCpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // The command name in parentheses may hold spaces: count fields from after it.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** CPU time the Redis server has used so far (user + system, its own INFO figures), in ms. */
+export async function redisCpuMs(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const seconds = (name: string) => Number(info.match(new RegExp(`^${name}:([\\d.]+)`, 'm'))?.[1] ?? 0);
+  return Math.round((seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1000);
 }
