@@ -31,11 +31,11 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(services).sort()).toEqual(['api', 'dispatcher', 'minio', 'redis', 'worker']);
   });
 
-  it('runs Redis with AOF every second, noeviction, a volume and a healthcheck', async () => {
+  it('runs Redis with AOF fsynced before each answer, noeviction, a volume and a healthcheck', async () => {
     const { redis } = (await compose()).services;
     const command = (redis!.command as string[]).join(' ');
     expect(command).toContain('--appendonly yes');
-    expect(command).toContain('--appendfsync everysec');
+    expect(command).toContain('--appendfsync always');
     expect(command).toContain('--maxmemory-policy noeviction');
     expect(redis!.volumes?.some((volume) => volume.endsWith(':/data'))).toBe(true);
     expect(redis!.healthcheck?.test).toContain('ping');
