@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
 import { finished } from 'node:stream/promises';
 import * as Minio from 'minio';
 import { DependencyUnavailableError } from '../domain/errors.js';
@@ -23,6 +25,26 @@ const RETRYABLE_S3_CODES = new Set(['SlowDown', 'ServiceUnavailable', 'InternalE
 const isUnavailability = (error: unknown) =>
   !(error instanceof Minio.S3Error) || RETRYABLE_S3_CODES.has(String(error.code));
 
+/**
+ * `call`'s deadline answers our caller on time but cannot stop the client's HTTP request: against an S3 that accepts
+ * connections and never answers, every abandoned PUT would keep its socket and its page buffer for good. A request
+ * whose socket stays silent past the deadline is destroyed, which fails it and frees both.
+ */
+function transportWithIdleTimeout(
+  useSsl: boolean,
+  timeoutMs: number,
+): NonNullable<Minio.ClientOptions['transport']> {
+  const base = useSsl ? https : http;
+  const request = (options: http.RequestOptions, onResponse?: (response: http.IncomingMessage) => void) => {
+    const outgoing = base.request(options, onResponse);
+    outgoing.setTimeout(timeoutMs, () =>
+      outgoing.destroy(new Error(`S3 connection silent for ${timeoutMs} ms`)),
+    );
+    return outgoing;
+  };
+  return { request: request as typeof http.request };
+}
+
 export class MinioObjectStore implements ObjectStore {
   private readonly client: Minio.Client;
 
@@ -35,6 +57,7 @@ export class MinioObjectStore implements ObjectStore {
       secretKey: options.secretKey,
       region: options.region,
       pathStyle: true,
+      transport: transportWithIdleTimeout(options.useSsl, options.timeoutMs),
     });
   }
 

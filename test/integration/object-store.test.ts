@@ -3,11 +3,13 @@ import 'reflect-metadata';
 import { createHash, KeyObject, randomBytes, webcrypto } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import https from 'node:https';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import * as x509 from '@peculiar/x509';
 import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DependencyUnavailableError } from '../../src/domain/errors.js';
 import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } from '../../src/infra/embedded-s3.js';
 import { MinioObjectStore } from '../../src/storage/minio-store.js';
 
@@ -99,5 +101,50 @@ describe.each(['http', 'https'] as const)('MinioObjectStore over %s', (transport
     await store.put('pages/to-remove.jpg', Buffer.from('x'), 'image/jpeg');
     await store.remove('pages/to-remove.jpg');
     expect(await store.stat('pages/to-remove.jpg')).toBeUndefined();
+  });
+});
+
+describe('an S3 that accepts connections and never answers', () => {
+  it('fails each call at the deadline and closes its connection, so abandoned pages are not held', async () => {
+    const open = new Set<net.Socket>();
+    let closed = 0;
+    const silent = net.createServer((socket) => {
+      open.add(socket);
+      socket.on('data', () => {}); // take the bytes, never answer
+      socket.on('close', () => {
+        open.delete(socket);
+        closed++;
+      });
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as net.AddressInfo;
+    const store = new MinioObjectStore({
+      ...EMBEDDED_S3_CREDENTIALS,
+      region: 'us-east-1',
+      bucket: 'store-test',
+      timeoutMs: 300,
+      endPoint: '127.0.0.1',
+      port,
+      useSsl: false,
+    });
+    try {
+      const page = randomBytes(1_300_000);
+      for (let i = 0; i < 3; i++) {
+        const started = performance.now();
+        await expect(store.put(`pages/${i}.jpg`, page, 'image/jpeg')).rejects.toBeInstanceOf(
+          DependencyUnavailableError,
+        );
+        expect(performance.now() - started).toBeLessThan(2000);
+      }
+      await expect(store.get('pages/0.jpg')).rejects.toBeInstanceOf(DependencyUnavailableError);
+      // The client gave up on every request: its sockets close, and with them the page buffers they held.
+      const deadline = Date.now() + 5000;
+      while (open.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(open.size).toBe(0);
+      expect(closed).toBeGreaterThanOrEqual(4);
+    } finally {
+      for (const socket of open) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 });
