@@ -26,6 +26,7 @@ const envSchema = z.object({
     .string()
     .regex(/^[a-z0-9][a-z0-9-]{0,40}$/, 'lowercase letters, digits and dashes')
     .default('scan'),
+  REDIS_COMMAND_TIMEOUT_MS: positiveInt.default(5000),
 
   S3_ENDPOINT: z.string().min(1).optional(),
   S3_PORT: z.coerce.number().int().min(1).max(65535).optional(),
@@ -86,6 +87,8 @@ export type Config = {
     url: string;
     explicit: boolean;
     prefix: string;
+    /** Deadline of one command on non-blocking connections; past it the API answers 503. */
+    commandTimeoutMs: number;
   };
   /** `undefined` endpoint means "start the embedded S3 server". */
   s3: {
@@ -171,6 +174,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       url: e.REDIS_URL ?? DEFAULT_REDIS_URL,
       explicit: e.REDIS_URL !== undefined,
       prefix: e.REDIS_PREFIX,
+      commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
     },
     s3: {
       endpoint: e.S3_ENDPOINT,

@@ -117,7 +117,9 @@ export async function createRuntime(config: Config, log: Logger): Promise<Runtim
     }
     const adminToken = await resolveAdminToken(config.adminToken, config.dataDir);
 
-    const redis = await connectRedis(redisTarget.url, 'command');
+    const redis = await connectRedis(redisTarget.url, 'command', {
+      commandTimeoutMs: config.redis.commandTimeoutMs,
+    });
     shutdown.register('clients', 'redis', () => redis.quit());
     const keys = redisKeys(config.redis.prefix);
     const jobs = new BullJobQueue(redis, config.redis.prefix);

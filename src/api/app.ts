@@ -6,7 +6,7 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import { redisWritable } from '../infra/redis.js';
+import { isRedisUnavailable } from '../infra/redis.js';
 import { createAuth } from './auth.js';
 import { dashboardGuard } from './dashboard-guard.js';
 import type { AppDeps } from './deps.js';
@@ -44,7 +44,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await registerProtection(app, deps);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  installErrorHandler(app, () => redisWritable(deps.redis));
+  installErrorHandler(app, (error) => isRedisUnavailable(deps.redis, error));
 
   app.addHook('onResponse', async (request, reply) => {
     deps.metrics.httpRequestDuration.observe(

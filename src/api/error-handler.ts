@@ -21,9 +21,12 @@ const FASTIFY_CODES: Record<string, { status: number; code: string }> = {
 
 /**
  * One error shape on the wire. 4xx messages pass through; 5xx become a generic message plus a log line with the
- * request's context. `isRedisReady` turns errors raised while Redis is away into a retryable 503.
+ * request's context. `isRedisUnavailable` turns errors raised because Redis is away or hung into a retryable 503.
  */
-export function installErrorHandler(app: FastifyInstance, isRedisReady: () => boolean): void {
+export function installErrorHandler(
+  app: FastifyInstance,
+  isRedisUnavailable: (error: unknown) => boolean,
+): void {
   app.setNotFoundHandler((request, reply) => {
     reply
       .code(404)
@@ -55,7 +58,7 @@ export function installErrorHandler(app: FastifyInstance, isRedisReady: () => bo
         .code(error.statusCode)
         .send(errorBody(error.code?.toLowerCase() ?? 'bad_request', error.message));
     }
-    if (!isRedisReady()) {
+    if (isRedisUnavailable(error)) {
       request.log.warn({ err: error }, 'request failed while Redis is unavailable');
       reply.header('retry-after', '2');
       return reply.code(503).send(errorBody('unavailable', 'Database is unavailable, retry later'));

@@ -14,13 +14,18 @@ export type RedisPurpose = 'command' | 'blocking';
 
 const reconnectDelay = (attempt: number) => Math.min(100 * 2 ** attempt, 2000);
 
-export function redisOptions(purpose: RedisPurpose): RedisOptions {
+/**
+ * `commandTimeoutMs` bounds each command of a `command` connection: a Redis that hangs with its connections open
+ * (a stopped process, a lost network path) must become a quick 503, not requests that wait for good.
+ */
+export function redisOptions(purpose: RedisPurpose, commandTimeoutMs?: number): RedisOptions {
   return purpose === 'command'
     ? {
         enableOfflineQueue: false,
         maxRetriesPerRequest: 1,
         connectTimeout: 2000,
         retryStrategy: reconnectDelay,
+        ...(commandTimeoutMs === undefined ? {} : { commandTimeout: commandTimeoutMs }),
       }
     : {
         enableOfflineQueue: true,
@@ -31,18 +36,30 @@ export function redisOptions(purpose: RedisPurpose): RedisOptions {
 }
 
 /**
- * Whether a command can go out now. After a crash of Redis the socket dies before ioredis leaves status 'ready',
- * and commands sent in that moment fail with "Stream isn't writeable": that is Redis being away too.
+ * ioredis's own errors for a command that got no answer: Redis is away or hung, the command was not wrong. The socket
+ * can die before ioredis leaves status 'ready' (a crash), and a hung Redis never leaves it, so the status alone
+ * does not tell.
  */
-export const redisWritable = (redis: Redis) => redis.status === 'ready' && redis.stream.writable;
+const UNANSWERED_COMMAND = ['Command timed out', "Stream isn't writeable", 'Connection is closed'];
 
-export function createRedis(url: string, purpose: RedisPurpose): Redis {
-  return new Redis(url, { ...redisOptions(purpose), lazyConnect: true });
+/** Whether `error` means Redis is unavailable rather than a bug: the connection is down, or the command went unanswered. */
+export const isRedisUnavailable = (redis: Redis, error: unknown) =>
+  redis.status !== 'ready' ||
+  (error instanceof Error && UNANSWERED_COMMAND.some((message) => error.message.startsWith(message)));
+
+export function createRedis(url: string, purpose: RedisPurpose, commandTimeoutMs?: number): Redis {
+  return new Redis(url, { ...redisOptions(purpose, commandTimeoutMs), lazyConnect: true });
 }
 
-/** Connects and waits until the client is ready, or throws after `timeoutMs`. */
-export async function connectRedis(url: string, purpose: RedisPurpose, timeoutMs = 5000): Promise<Redis> {
-  const client = createRedis(url, purpose);
+export type ConnectOptions = { connectTimeoutMs?: number; commandTimeoutMs?: number };
+
+/** Connects and waits until the client is ready, or throws after `connectTimeoutMs`. */
+export async function connectRedis(
+  url: string,
+  purpose: RedisPurpose,
+  { connectTimeoutMs: timeoutMs = 5000, commandTimeoutMs }: ConnectOptions = {},
+): Promise<Redis> {
+  const client = createRedis(url, purpose, commandTimeoutMs);
   client.on('error', () => {}); // reconnects are reported through readiness checks, not as crashes
   const ready = new Promise<void>((resolve) => client.once('ready', () => resolve()));
   client.connect().catch(() => {});
@@ -56,7 +73,10 @@ export async function connectRedis(url: string, purpose: RedisPurpose, timeoutMs
 
 export async function redisAnswers(url: string, timeoutMs = 1000): Promise<boolean> {
   try {
-    const client = await connectRedis(url, 'command', timeoutMs);
+    const client = await connectRedis(url, 'command', {
+      connectTimeoutMs: timeoutMs,
+      commandTimeoutMs: timeoutMs,
+    });
     await client.quit();
     return true;
   } catch {

@@ -13,6 +13,8 @@ import { apiClient, errorCodeOf } from '../helpers/api-client.js';
 import { makePage } from '../helpers/images.js';
 import { buildAppFor, testEnv, uniquePrefix } from '../helpers/stack.js';
 
+const REDIS_COMMAND_TIMEOUT_MS = 1000;
+
 /** This file owns its Redis and S3 servers, so it can stop and restart them. */
 let dataDir: string;
 let redis: SpawnedRedis;
@@ -40,7 +42,11 @@ beforeAll(async () => {
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'scan-test-unavailable-'));
   redis = await spawnRedisServer(path.join(dataDir, 'redis'));
   s3 = await startEmbeddedS3(dataDir);
-  const config = loadConfig({ ...testEnv(s3, uniquePrefix('unavailable'), dataDir), REDIS_URL: redis.url });
+  const config = loadConfig({
+    ...testEnv(s3, uniquePrefix('unavailable'), dataDir),
+    REDIS_URL: redis.url,
+    REDIS_COMMAND_TIMEOUT_MS: String(REDIS_COMMAND_TIMEOUT_MS),
+  });
   runtime = await createRuntime(config, createLogger(config.logLevel));
   app = await buildAppFor(runtime);
 });
@@ -81,6 +87,27 @@ describe('when Redis goes away', () => {
     expect(
       (await api.uploadPage(station.token, packet.id, 2, await makePage('png', { seed: 2 }))).statusCode,
     ).toBe(201);
+  });
+});
+
+describe('when Redis hangs (the process stopped, its connections open)', () => {
+  it('answers 503 at the command deadline instead of holding requests, and recovers', async () => {
+    const station = await api.createStation();
+    const packet = await api.createPacket(station.token);
+    redis.process.kill('SIGSTOP');
+    try {
+      const { result: view, ms } = await timed(() => api.getPacket(station.token, packet.id));
+      expect(view.statusCode).toBe(503);
+      expect(errorCodeOf(view)).toBe('unavailable');
+      expect(ms).toBeLessThan(REDIS_COMMAND_TIMEOUT_MS + 1500);
+      const { result: ready, ms: readyMs } = await timed(() => api.json('GET', '/health/ready'));
+      expect(ready.statusCode).toBe(503);
+      expect(readyMs).toBeLessThan(REDIS_COMMAND_TIMEOUT_MS + 1500);
+    } finally {
+      redis.process.kill('SIGCONT');
+    }
+    await waitUntilReady();
+    expect((await api.getPacket(station.token, packet.id)).statusCode).toBe(200);
   });
 });
 

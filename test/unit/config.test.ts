@@ -5,7 +5,12 @@ describe('loadConfig', () => {
   it('gives a working embedded setup with no variables at all', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({ role: 'all', port: 8080, host: '127.0.0.1' });
-    expect(config.redis).toEqual({ url: 'redis://127.0.0.1:6379', explicit: false, prefix: 'scan' });
+    expect(config.redis).toEqual({
+      url: 'redis://127.0.0.1:6379',
+      explicit: false,
+      prefix: 'scan',
+      commandTimeoutMs: 5000,
+    });
     expect(config.s3.endpoint).toBeUndefined();
     expect(config.limits.maxPagesPerPacket).toBe(500);
   });
