@@ -36,16 +36,22 @@ export function redisOptions(purpose: RedisPurpose, commandTimeoutMs?: number): 
 }
 
 /**
- * ioredis's own errors for a command that got no answer: Redis is away or hung, the command was not wrong. The socket
- * can die before ioredis leaves status 'ready' (a crash), and a hung Redis never leaves it, so the status alone
- * does not tell.
+ * Errors that mean Redis cannot serve now, not that the command was wrong. First ioredis's own, for a command that
+ * got no answer: the socket can die before ioredis leaves status 'ready' (a crash), and a hung Redis never leaves it,
+ * so the status alone does not tell. Then Redis's refusals by error code: full (OOM under noeviction), a replica
+ * after failover (READONLY), still loading its data (LOADING), a failing disk (MISCONF), a long script (BUSY).
  */
-const UNANSWERED_COMMAND = ['Command timed out', "Stream isn't writeable", 'Connection is closed'];
+const UNAVAILABLE_MESSAGES = [
+  'Command timed out',
+  "Stream isn't writeable",
+  'Connection is closed',
+  ...['OOM', 'READONLY', 'LOADING', 'MISCONF', 'BUSY', 'MASTERDOWN'].map((code) => `${code} `),
+];
 
-/** Whether `error` means Redis is unavailable rather than a bug: the connection is down, or the command went unanswered. */
+/** Whether `error` means Redis is unavailable rather than a bug: the connection is down, or Redis cannot serve. */
 export const isRedisUnavailable = (redis: Redis, error: unknown) =>
   redis.status !== 'ready' ||
-  (error instanceof Error && UNANSWERED_COMMAND.some((message) => error.message.startsWith(message)));
+  (error instanceof Error && UNAVAILABLE_MESSAGES.some((message) => error.message.startsWith(message)));
 
 export function createRedis(url: string, purpose: RedisPurpose, commandTimeoutMs?: number): Redis {
   return new Redis(url, { ...redisOptions(purpose, commandTimeoutMs), lazyConnect: true });

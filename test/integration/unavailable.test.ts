@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { type EmbeddedS3, startEmbeddedS3 } from '../../src/infra/embedded-s3.js';
 import { createLogger } from '../../src/infra/logger.js';
-import { type SpawnedRedis, spawnRedisServer } from '../../src/infra/redis.js';
+import { connectRedis, type SpawnedRedis, spawnRedisServer } from '../../src/infra/redis.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { apiClient, errorCodeOf } from '../helpers/api-client.js';
 import { makePage } from '../helpers/images.js';
@@ -108,6 +108,28 @@ describe('when Redis hangs (the process stopped, its connections open)', () => {
     }
     await waitUntilReady();
     expect((await api.getPacket(station.token, packet.id)).statusCode).toBe(200);
+  });
+});
+
+describe('when Redis is full (maxmemory reached, noeviction)', () => {
+  it('answers 503 to writes, keeps what it had, and accepts the page once there is room', async () => {
+    const station = await api.createStation();
+    const packet = await api.createPacket(station.token);
+    const page = await makePage('png');
+    const admin = await connectRedis(redis.url, 'command');
+    try {
+      await admin.config('SET', 'maxmemory', '1');
+      const upload = await api.uploadPage(station.token, packet.id, 1, page);
+      expect(upload.statusCode).toBe(503);
+      expect(errorCodeOf(upload)).toBe('unavailable');
+      expect(upload.headers['retry-after']).toBeDefined();
+      // Reads still work: the packet is there, without the page that was refused.
+      expect((await api.getPacket(station.token, packet.id)).json().pages).toEqual([]);
+    } finally {
+      await admin.config('SET', 'maxmemory', '0');
+      admin.disconnect();
+    }
+    expect((await api.uploadPage(station.token, packet.id, 1, page)).statusCode).toBe(201);
   });
 });
 
