@@ -57,22 +57,22 @@ export function createRedis(url: string, purpose: RedisPurpose, commandTimeoutMs
   return new Redis(url, { ...redisOptions(purpose, commandTimeoutMs), lazyConnect: true });
 }
 
-export type ConnectOptions = { connectTimeoutMs?: number; commandTimeoutMs?: number };
+type ConnectOptions = { connectTimeoutMs?: number; commandTimeoutMs?: number };
 
 /** Connects and waits until the client is ready, or throws after `connectTimeoutMs`. */
 export async function connectRedis(
   url: string,
   purpose: RedisPurpose,
-  { connectTimeoutMs: timeoutMs = 5000, commandTimeoutMs }: ConnectOptions = {},
+  { connectTimeoutMs = 5000, commandTimeoutMs }: ConnectOptions = {},
 ): Promise<Redis> {
   const client = createRedis(url, purpose, commandTimeoutMs);
   client.on('error', () => {}); // reconnects are reported through readiness checks, not as crashes
   const ready = new Promise<void>((resolve) => client.once('ready', () => resolve()));
   client.connect().catch(() => {});
-  const timedOut = await Promise.race([ready.then(() => false), sleep(timeoutMs).then(() => true)]);
+  const timedOut = await Promise.race([ready.then(() => false), sleep(connectTimeoutMs).then(() => true)]);
   if (timedOut) {
     client.disconnect();
-    throw new Error(`Redis at ${redactUrl(url)} did not answer within ${timeoutMs} ms`);
+    throw new Error(`Redis at ${redactUrl(url)} did not answer within ${connectTimeoutMs} ms`);
   }
   return client;
 }
