@@ -21,6 +21,7 @@ import { encodeJpeg, rotatePage, toRaw } from '../src/pipeline/raw-image.js';
 import { PDF_FONT_FILE } from '../src/workers/start-worker-role.js';
 import { generatePage } from '../test/fixtures/page-generator.js';
 import { characterErrorRate, wordAccuracy } from '../test/fixtures/text-metrics.js';
+import { pdfPageOf } from '../test/helpers/pdf-tools.js';
 import {
   mapLimit,
   mean,
@@ -65,14 +66,7 @@ async function bundlePackets(processed: ProcessedPage[], dir: string) {
       createdAt: new Date(),
       manifest: { pages: pages.length },
       font,
-      pages: pages.map((page) => ({
-        jpeg: page.image,
-        dpi: page.summary.dpi,
-        width: page.summary.width,
-        height: page.summary.height,
-        turnDeg: page.summary.imageTurnDeg,
-        lines: page.ocr.lines,
-      })),
+      pages: pages.map(pdfPageOf),
       signature: {
         reason: 'bench',
         name: 'Bench office',

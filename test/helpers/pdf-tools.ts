@@ -1,7 +1,19 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import type { PdfPageInput } from '../../src/pipeline/packet-pdf.js';
+import type { ProcessedPage } from '../../src/pipeline/process-page.js';
 
 const run = promisify(execFile);
+
+/** A page straight from processPage as the PDF takes it (the bundle worker reads the same fields back from S3). */
+export const pdfPageOf = (page: ProcessedPage): PdfPageInput => ({
+  jpeg: page.image,
+  dpi: page.summary.dpi,
+  width: page.summary.width,
+  height: page.summary.height,
+  turnDeg: page.summary.imageTurnDeg,
+  lines: page.ocr.lines,
+});
 
 /** The text of one PDF page as poppler's pdftotext reads it (what search and copy in a viewer give). */
 export async function pdfPageText(file: string, page: number): Promise<string> {

@@ -15,7 +15,7 @@ import { encodePgm } from '../../src/pipeline/raw-image.js';
 import { type GeneratedPage, generatePage } from '../fixtures/page-generator.js';
 import { characterErrorRate } from '../fixtures/text-metrics.js';
 import { startTestPool } from '../helpers/ocr-pool.js';
-import { pdfPageText, pdfPageWords, renderPdfPage } from '../helpers/pdf-tools.js';
+import { pdfPageOf, pdfPageText, pdfPageWords, renderPdfPage } from '../helpers/pdf-tools.js';
 
 const run = promisify(execFile);
 const FONT = path.resolve(import.meta.dirname, '../../node_modules/dejavu-fonts-ttf/ttf/DejaVuSans.ttf');
@@ -57,14 +57,7 @@ beforeAll(async () => {
     createdAt: new Date('2026-11-23T12:00:00Z'),
     manifest,
     font: await readFile(FONT),
-    pages: processed.map((page) => ({
-      jpeg: page.image,
-      dpi: page.summary.dpi,
-      width: page.summary.width,
-      height: page.summary.height,
-      turnDeg: page.summary.imageTurnDeg,
-      lines: page.ocr.lines,
-    })),
+    pages: processed.map(pdfPageOf),
   });
   pdfFile = path.join(dir, 'packet.pdf');
   await writeFile(pdfFile, pdfBytes);
