@@ -158,21 +158,53 @@ export type VerificationResult =
 const fail = (reason: string): VerificationResult => ({ valid: false, reason });
 
 /**
+ * A PDF may be larger than the longest string V8 makes (512 MB: a 500-page packet of 1.1 MB scans), so the file is
+ * never read as one string. Each search finds its keyword in the bytes and reads only a short window after it.
+ */
+const SEARCH_WINDOW = 256;
+/** /Contents holds a hex CMS of a few KB; a gap past this is not a signature this service made. */
+const MAX_CONTENTS_BYTES = 1024 * 1024;
+
+/** `pattern` (anchored at the keyword) at the first occurrence of `keyword` where it matches, or the last with `last`. */
+function matchAtKeyword(
+  pdf: Buffer,
+  keyword: string,
+  pattern: RegExp,
+  last = false,
+): RegExpMatchArray | undefined {
+  let at = last ? pdf.lastIndexOf(keyword, pdf.length, 'latin1') : pdf.indexOf(keyword, 0, 'latin1');
+  while (at !== -1) {
+    const match = pdf.toString('latin1', at, at + SEARCH_WINDOW).match(pattern);
+    if (match) return match;
+    // A negative offset would count from the end: stop at the start of the file.
+    if (last && at === 0) return undefined;
+    at = last ? pdf.lastIndexOf(keyword, at - 1, 'latin1') : pdf.indexOf(keyword, at + 1, 'latin1');
+  }
+  return undefined;
+}
+
+/**
  * Checks a signed PDF without external tools: the byte range covers everything but /Contents, the digest matches,
  * the CMS signature verifies against the embedded certificate, signing-certificate-v2 names that certificate,
  * and there is no CMS signing-time.
  */
 export async function verifyPdfSignature(pdf: Buffer): Promise<VerificationResult> {
-  const text = pdf.toString('latin1');
-  const rangeMatch = [...text.matchAll(/\/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]/g)].at(-1);
+  const rangeMatch = matchAtKeyword(
+    pdf,
+    '/ByteRange',
+    /^\/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]/,
+    true,
+  );
   if (!rangeMatch) return fail('no /ByteRange');
   const [a, b, c, d] = rangeMatch.slice(1).map(Number) as [number, number, number, number];
   if (a !== 0 || c + d !== pdf.length || b >= c) return fail('the byte range does not cover the whole file');
-  const gap = text.slice(b, c);
+  if (c - b > MAX_CONTENTS_BYTES) return fail('the byte range gap is larger than any signature');
+  const gap = pdf.toString('latin1', b, c);
   if (!/^<[0-9a-fA-F]+>$/.test(gap)) return fail('the byte range gap is not exactly the /Contents value');
-  const subFilter = text.match(/\/SubFilter\s*\/([A-Za-z0-9.]+)/)?.[1] ?? '';
+  const subFilter = matchAtKeyword(pdf, '/SubFilter', /^\/SubFilter\s*\/([A-Za-z0-9.]+)/)?.[1] ?? '';
   if (subFilter !== SUBFILTER_ETSI_CADES_DETACHED) return fail(`/SubFilter is ${subFilter || 'missing'}`);
-  if (!/\/M\s*\(D:\d{14}/.test(text)) return fail('no signing time /M in the signature dictionary');
+  if (!matchAtKeyword(pdf, '/M', /^\/M\s*\(D:\d{14}/))
+    return fail('no signing time /M in the signature dictionary');
 
   const signed = Buffer.concat([pdf.subarray(a, a + b), pdf.subarray(c, c + d)]);
   const contents = Buffer.from(gap.slice(1, -1), 'hex');
