@@ -13,10 +13,15 @@ const run = promisify(execFile);
 const log = createLogger('silent');
 let dir: string;
 
-async function signedBy(source: Parameters<typeof loadSigningIdentity>[0]) {
+/** V8's longest string is 2^29 - 24 characters; a PDF past that cannot be read as one string. */
+const LONGEST_STRING = 2 ** 29 - 24;
+
+/** A one-page PDF signed by `source`; `bulkBytes` adds one uncompressed stream of that size (a big packet's bulk). */
+async function signedBy(source: Parameters<typeof loadSigningIdentity>[0], bulkBytes = 0) {
   const identity = await loadSigningIdentity(source, log);
   const pdf = await PDFDocument.create();
   pdf.addPage([200, 200]);
+  if (bulkBytes > 0) pdf.context.register(pdf.context.stream(new Uint8Array(bulkBytes).fill(0x41)));
   addSignaturePlaceholder(pdf, {
     reason: 'r',
     name: 'n',
@@ -102,4 +107,17 @@ describe('signing identity', () => {
     expect(result.valid && result.signerSubject).toContain('Office RSA test');
     await expect(loadSigningIdentity({ kind: 'p12', file: p12, password: 'wrong' }, log)).rejects.toThrow();
   });
+});
+
+describe('a packet PDF larger than the longest string', () => {
+  it('verifies, and one changed byte in its body is still found', async () => {
+    const signed = await signedBy(
+      { kind: 'generated', dataDir: dir, office: 'Office' },
+      LONGEST_STRING + 4 * 1024 * 1024,
+    );
+    expect(signed.length).toBeGreaterThan(LONGEST_STRING);
+    expect(await verifyPdfSignature(signed)).toMatchObject({ valid: true, coversWholeFile: true });
+    signed[Math.floor(signed.length / 2)] = 0x42;
+    expect(await verifyPdfSignature(signed)).toMatchObject({ valid: false });
+  }, 120_000);
 });
