@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
+import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import * as Minio from 'minio';
 import { DependencyUnavailableError } from '../domain/errors.js';
@@ -45,6 +46,12 @@ function transportWithIdleTimeout(
   return { request: request as typeof http.request };
 }
 
+/**
+ * A PUT's deadline grows with its body at this rate (10 MB/s): a 25 MB page gets 2.5 s more, a 600 MB packet PDF a
+ * minute, so big objects are not cut off on a slow link, while a silent S3 still fails after S3_TIMEOUT_MS (above).
+ */
+const SLOWEST_TRANSFER_BYTES_PER_MS = 10_000;
+
 export class MinioObjectStore implements ObjectStore {
   private readonly client: Minio.Client;
 
@@ -77,6 +84,7 @@ export class MinioObjectStore implements ObjectStore {
    * is reused; over TLS the payload goes unsigned and Content-MD5 lets the server check it, as putObject does.
    */
   put(key: string, body: Buffer, contentType: string, sha256?: string): Promise<void> {
+    const sendingMs = body.length / SLOWEST_TRANSFER_BYTES_PER_MS;
     return this.call(async () => {
       const headers: Record<string, string> = {
         'Content-Type': contentType,
@@ -95,7 +103,7 @@ export class MinioObjectStore implements ObjectStore {
       );
       response.resume();
       await finished(response);
-    });
+    }, this.options.timeoutMs + sendingMs);
   }
 
   get(key: string): Promise<Buffer> {
@@ -105,6 +113,11 @@ export class MinioObjectStore implements ObjectStore {
       for await (const chunk of stream) chunks.push(chunk as Buffer);
       return Buffer.concat(chunks);
     });
+  }
+
+  /** The deadline covers S3's answer; the body then flows as fast as the reader takes it, failing on silence. */
+  getStream(key: string): Promise<Readable> {
+    return this.call(() => this.client.getObject(this.options.bucket, key));
   }
 
   stat(key: string): Promise<{ size: number } | undefined> {
@@ -132,12 +145,12 @@ export class MinioObjectStore implements ObjectStore {
   }
 
   /** Runs one S3 call with a hard deadline (a hanging S3 must become a quick 503, not a stuck request); transport failures and timeouts become DependencyUnavailableError. */
-  private async call<T>(operation: () => Promise<T>): Promise<T> {
+  private async call<T>(operation: () => Promise<T>, deadlineMs = this.options.timeoutMs): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new Error(`S3 did not answer within ${this.options.timeoutMs} ms`)),
-        this.options.timeoutMs,
+        () => reject(new Error(`S3 did not answer within ${Math.round(deadlineMs)} ms`)),
+        deadlineMs,
       );
     });
     try {

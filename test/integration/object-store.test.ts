@@ -11,7 +11,7 @@ import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DependencyUnavailableError } from '../../src/domain/errors.js';
 import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } from '../../src/infra/embedded-s3.js';
-import { MinioObjectStore } from '../../src/storage/minio-store.js';
+import { MinioObjectStore, type MinioStoreOptions } from '../../src/storage/minio-store.js';
 
 /** A self-signed certificate for 127.0.0.1, so s3rver can serve HTTPS as MinIO behind TLS would. */
 async function loopbackCertificate(): Promise<{ key: string; cert: string }> {
@@ -37,6 +37,7 @@ const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex
 
 let dataDir: string;
 const stops: Array<() => Promise<void>> = [];
+const storeOptions: Record<'http' | 'https', MinioStoreOptions> = {} as never;
 const stores: Record<'http' | 'https', MinioObjectStore> = {} as never;
 
 beforeAll(async () => {
@@ -59,13 +60,10 @@ beforeAll(async () => {
   https.globalAgent.options.ca = [cert];
 
   const common = { ...EMBEDDED_S3_CREDENTIALS, region: 'us-east-1', bucket: 'store-test', timeoutMs: 5000 };
-  stores.http = new MinioObjectStore({ ...common, endPoint: plain.host, port: plain.port, useSsl: false });
-  stores.https = new MinioObjectStore({
-    ...common,
-    endPoint: '127.0.0.1',
-    port: tlsAddress.port,
-    useSsl: true,
-  });
+  storeOptions.http = { ...common, endPoint: plain.host, port: plain.port, useSsl: false };
+  storeOptions.https = { ...common, endPoint: '127.0.0.1', port: tlsAddress.port, useSsl: true };
+  stores.http = new MinioObjectStore(storeOptions.http);
+  stores.https = new MinioObjectStore(storeOptions.https);
   await Promise.all(Object.values(stores).map((store) => store.ensureBucket()));
 });
 
@@ -104,29 +102,70 @@ describe.each(['http', 'https'] as const)('MinioObjectStore over %s', (transport
   });
 });
 
+describe('a large object', () => {
+  it('moves in more time than the per-call deadline, and streams back', async () => {
+    // 64 MB takes s3rver ~0.3 s each way; the 200 ms deadline is for answering, not for moving the bytes.
+    const store = new MinioObjectStore({ ...storeOptions.http, timeoutMs: 200 });
+    const pdf = randomBytes(64 * 1024 * 1024);
+    const started = performance.now();
+    await store.put('packets/big.pdf', pdf, 'application/pdf');
+    const chunks: Buffer[] = [];
+    for await (const chunk of await store.getStream('packets/big.pdf')) chunks.push(chunk as Buffer);
+    expect(performance.now() - started).toBeGreaterThan(200);
+    expect(sha256(Buffer.concat(chunks))).toBe(sha256(pdf));
+  });
+});
+
+/** A TCP server that takes what it is sent and answers only with `reply` (nothing by default), then goes silent. */
+async function silentS3(reply = '') {
+  const open = new Set<net.Socket>();
+  let closed = 0;
+  const server = net.createServer((socket) => {
+    open.add(socket);
+    socket.once('data', () => socket.write(reply));
+    socket.on('close', () => {
+      open.delete(socket);
+      closed++;
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const store = new MinioObjectStore({
+    ...EMBEDDED_S3_CREDENTIALS,
+    region: 'us-east-1',
+    bucket: 'store-test',
+    timeoutMs: 300,
+    endPoint: '127.0.0.1',
+    port: (server.address() as net.AddressInfo).port,
+    useSsl: false,
+  });
+  return {
+    store,
+    open,
+    closed: () => closed,
+    close: async () => {
+      for (const socket of open) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+describe('an S3 that stops sending in the middle of an object', () => {
+  it('fails the stream once it has been silent past the deadline', async () => {
+    const s3 = await silentS3('HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n%PDF-1.7 the first bytes');
+    try {
+      const stream = await s3.store.getStream('packets/stalled.pdf');
+      const started = performance.now();
+      await expect(stream.toArray()).rejects.toThrow();
+      expect(performance.now() - started).toBeLessThan(2000);
+    } finally {
+      await s3.close();
+    }
+  });
+});
+
 describe('an S3 that accepts connections and never answers', () => {
   it('fails each call at the deadline and closes its connection, so abandoned pages are not held', async () => {
-    const open = new Set<net.Socket>();
-    let closed = 0;
-    const silent = net.createServer((socket) => {
-      open.add(socket);
-      socket.on('data', () => {}); // take the bytes, never answer
-      socket.on('close', () => {
-        open.delete(socket);
-        closed++;
-      });
-    });
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const { port } = silent.address() as net.AddressInfo;
-    const store = new MinioObjectStore({
-      ...EMBEDDED_S3_CREDENTIALS,
-      region: 'us-east-1',
-      bucket: 'store-test',
-      timeoutMs: 300,
-      endPoint: '127.0.0.1',
-      port,
-      useSsl: false,
-    });
+    const { store, open, closed, close } = await silentS3();
     try {
       const page = randomBytes(1_300_000);
       for (let i = 0; i < 3; i++) {
@@ -137,14 +176,14 @@ describe('an S3 that accepts connections and never answers', () => {
         expect(performance.now() - started).toBeLessThan(2000);
       }
       await expect(store.get('pages/0.jpg')).rejects.toBeInstanceOf(DependencyUnavailableError);
+      await expect(store.getStream('packets/x.pdf')).rejects.toBeInstanceOf(DependencyUnavailableError);
       // The client gave up on every request: its sockets close, and with them the page buffers they held.
       const deadline = Date.now() + 5000;
       while (open.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
       expect(open.size).toBe(0);
-      expect(closed).toBeGreaterThanOrEqual(4);
+      expect(closed()).toBeGreaterThanOrEqual(5);
     } finally {
-      for (const socket of open) socket.destroy();
-      await new Promise((resolve) => silent.close(resolve));
+      await close();
     }
   });
 });

@@ -332,6 +332,7 @@ describe('end to end: scan, OCR, sign, draw, registrar decides', () => {
       });
       expect(download.headers['content-type']).toBe('application/pdf');
       const pdf = download.rawPayload;
+      expect(Number(download.headers['content-length'])).toBe(pdf.length);
       expect(sha256(pdf)).toBe(download.headers['x-content-sha256']);
       expect((await verifyPdfSignature(pdf)).valid).toBe(true);
       const text = (

@@ -103,10 +103,12 @@ export function registrarRoutes(deps: AppDeps, auth: Auth): FastifyPluginAsyncZo
       async (request, reply) => {
         const packet = await ownPacket(principalId(request), request.params.id);
         if (!packet.pdf) throw notFound('Packet PDF');
-        const pdf = await store.get(packet.pdf.key);
+        // Streamed, not buffered: a packet PDF can reach hundreds of MB, and several registrars download at once.
+        const pdf = await store.getStream(packet.pdf.key);
         request.log.info({ packetId: packet.id }, 'registrar downloaded the packet PDF');
         return reply
           .header('content-type', 'application/pdf')
+          .header('content-length', packet.pdf.bytes)
           .header('content-disposition', `attachment; filename="${packet.id}.pdf"`)
           .header('x-content-sha256', packet.pdf.sha256)
           .header('cache-control', 'private, no-store')
