@@ -218,17 +218,8 @@ async function measureCeiling(stations: Station[], variants: Buffer[]) {
   }
 }
 
-async function main() {
-  const api = args.url
-    ? {
-        url: args.url,
-        child: undefined,
-        s3Child: undefined,
-        redisUrl: undefined,
-        adminToken: process.env.ADMIN_TOKEN ?? '',
-        cleanup: async () => {},
-      }
-    : await startApi();
+/** Creates the stations and runs the load against the API, measuring its processes when this script started them. */
+async function loadApi(api: Omit<StartedApi, 'child'> & { child: ChildProcess | undefined }) {
   const call = httpCaller(api.url);
   const stations: Station[] = [];
   for (let i = 0; i < stationCount; i++) {
@@ -254,10 +245,25 @@ async function main() {
         pid,
       )
     : { result: await hammer(api.url, stations, variants), cpuMsPerUpload: {}, rssMbOverTime: [] };
-  const after = pid ? await rssMb(pid) : undefined;
-  const { result } = measured;
   redis?.disconnect();
-  await api.cleanup();
+  const after = pid ? await rssMb(pid) : undefined;
+  return { stations, variants, measured, before, after };
+}
+
+async function main() {
+  const api = args.url
+    ? {
+        url: args.url,
+        child: undefined,
+        s3Child: undefined,
+        redisUrl: undefined,
+        adminToken: process.env.ADMIN_TOKEN ?? '',
+        cleanup: async () => {},
+      }
+    : await startApi();
+  // Whatever fails, the API and S3 processes this script started must not outlive it.
+  const { stations, variants, measured, before, after } = await loadApi(api).finally(() => api.cleanup());
+  const { result } = measured;
   const ceiling = args['no-ceiling'] ? undefined : await measureCeiling(stations, variants);
 
   const report = {
