@@ -8,8 +8,13 @@ export const originalPageKey = (packetId: string, n: number, sha256: string) =>
 /** Outputs are keyed by the original's hash: a retry overwrites them, a rescan gets its own. */
 export const processedPageKey = (packetId: string, n: number, sha256: string) =>
   `packets/${packetId}/pages/${n}/processed-${sha256}.jpg`;
-/** One signed PDF per packet; a retried bundle replaces it in one atomic PUT. */
-export const packetPdfKey = (packetId: string) => `packets/${packetId}/packet.pdf`;
+/**
+ * Each bundle run's PDF under its own digest (signatures differ run to run). Two runs of one packet can overlap (a
+ * job taken for stalled while its first run goes on); with one fixed key the loser's PUT could replace the file the
+ * packet record and the protocol name. A run that crashes before marking the packet ready leaves an unreferenced
+ * object; the packet record says which PDF is the packet's.
+ */
+export const packetPdfKey = (packetId: string, sha256: string) => `packets/${packetId}/packet-${sha256}.pdf`;
 export const ocrResultKey = (packetId: string, n: number, sha256: string) =>
   `packets/${packetId}/pages/${n}/ocr-${sha256}.json`;
 

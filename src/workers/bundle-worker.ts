@@ -55,9 +55,9 @@ export function manifestOf(packet: Packet, pages: Page[], readyAt: string) {
 }
 
 /**
- * Builds, signs, self-verifies and stores the packet PDF, then marks the packet ready. Idempotent: the PDF goes to
- * one fixed key (an S3 PUT is atomic, so readers see the old object or the new one, never half of one), and the
- * status change is a compare-and-set; a retry after a crash simply does it again.
+ * Builds, signs, self-verifies and stores the packet PDF, then marks the packet ready. Idempotent: the PDF goes to a
+ * key of its own digest and the status change is a compare-and-set, so a retry after a crash simply does it again,
+ * and of two overlapping runs only the one that marks the packet ready is ever named by it.
  */
 export async function runBundleJob(
   deps: BundleDeps,
@@ -117,9 +117,9 @@ export async function runBundleJob(
   if (!verification.valid)
     throw new UnrecoverableError(`the signed PDF does not verify: ${verification.reason}`);
 
-  const key = packetPdfKey(packet.id);
-  await store.put(key, pdf, 'application/pdf');
   const sha256 = createHash('sha256').update(pdf).digest('hex');
+  const key = packetPdfKey(packet.id, sha256);
+  await store.put(key, pdf, 'application/pdf', sha256);
   const outcome = await deps.assignments.markReady(packet.id, readyAt, {
     key,
     sha256,
@@ -127,7 +127,7 @@ export async function runBundleJob(
     pages: pages.length,
   });
   if (outcome !== 'ok') {
-    log.warn({ status: outcome }, 'packet changed while bundling; PDF stored but status left alone');
+    log.warn({ status: outcome }, 'packet changed while bundling; this run’s PDF is left unreferenced');
     return 'skipped';
   }
   const seconds = (performance.now() - started) / 1000;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Dispatcher, type DispatcherOptions } from '../../src/dispatch/dispatcher.js';
 import type { Runtime } from '../../src/runtime.js';
+import { packetPdfKey } from '../../src/storage/object-keys.js';
 
 /** A dispatcher over a test runtime's Redis and S3, as the dispatcher role builds it. */
 export function dispatcherFor(runtime: Runtime, options: Partial<DispatcherOptions> = {}): Dispatcher {
@@ -32,14 +33,10 @@ export async function readyPacket(
     '1',
   );
   const sha256 = randomBytes(32).toString('hex');
-  const outcome = await runtime.assignments.markReady(packet.id, new Date(), {
-    key: `packets/${packet.id}/packet.pdf`,
-    sha256,
-    bytes: 1000,
-    pages: 1,
-  });
+  const pdf = { key: packetPdfKey(packet.id, sha256), sha256, bytes: 1000, pages: 1 };
+  const outcome = await runtime.assignments.markReady(packet.id, new Date(), pdf);
   if (outcome !== 'ok') throw new Error(`markReady: ${outcome}`);
-  return { id: packet.id, ticket, pdfSha256: sha256 };
+  return { id: packet.id, ticket, pdfSha256: sha256, pdfKey: pdf.key, pdfBytes: pdf.bytes };
 }
 
 export async function freeRegistrars(runtime: Runtime, count: number, services = ['land']) {

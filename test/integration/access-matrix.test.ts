@@ -44,8 +44,8 @@ async function assignedPacket() {
   await runtime.assignments.setRegistrarStatus(x.registrar.id, 'free');
   const packet = await readyPacket(runtime, service);
   await runtime.store.put(
-    `packets/${packet.id}/packet.pdf`,
-    Buffer.from('%PDF-1.7 fixture'),
+    packet.pdfKey,
+    Buffer.from('%PDF-1.7 fixture'.padEnd(packet.pdfBytes)),
     'application/pdf',
   );
   const sha = 'c'.repeat(64);

@@ -15,6 +15,7 @@ import { loadSigningIdentity } from '../../src/infra/signing-identity.js';
 import type { TesseractPool } from '../../src/ocr/tesseract-pool.js';
 import type { OcrResult } from '../../src/pipeline/ocr.js';
 import { verifyPdfSignature } from '../../src/pipeline/pades.js';
+import type { ObjectStore } from '../../src/storage/object-store.js';
 import { type BundleDeps, runBundleJob, startBundleWorker } from '../../src/workers/bundle-worker.js';
 import { pagesDigestOf } from '../../src/workers/packet-progress.js';
 import { startPageWorker } from '../../src/workers/page-worker.js';
@@ -116,7 +117,7 @@ describe('a submitted packet of the three shared samples', () => {
   it('reaches ready with the PDF’s key, SHA-256 and size recorded for the admin only', async () => {
     const asAdmin = (await api.getPacket(TEST_ADMIN_TOKEN, packetId)).json();
     expect(asAdmin.pdf).toEqual({
-      key: `packets/${packetId}/packet.pdf`,
+      key: `packets/${packetId}/packet-${sha256(pdf)}.pdf`,
       sha256: sha256(pdf),
       bytes: pdf.length,
       pages: 3,
@@ -228,6 +229,53 @@ describe('a submitted packet of the three shared samples', () => {
     expect(await runBundleJob(bundleDeps, { packetId, pagesDigest: pagesDigestOf(pages) })).toBe('skipped');
     const packet = (await api.getPacket(TEST_ADMIN_TOKEN, packetId)).json();
     expect(packet.pdf.sha256).toBe(sha256(pdf));
+  });
+});
+
+describe('two bundle runs of one packet at once (a stalled job picked up while its first run goes on)', () => {
+  it('records the PDF that is stored: the run that loses never replaces the winner’s file', async () => {
+    const bundleWorker = workers[1]!;
+    await bundleWorker.pause();
+    try {
+      const station = await api.createStation();
+      const packetId = (await api.createPacket(station.token)).id;
+      const white = await sharp({ create: { width: 800, height: 1100, channels: 3, background: '#fff' } })
+        .png()
+        .toBuffer();
+      await api.uploadPage(station.token, packetId, 1, white);
+      expect((await api.submit(station.token, packetId, 1)).statusCode).toBe(202);
+      let pages = await stack.runtime.packets.listPages(packetId);
+      for (const deadline = Date.now() + 60_000; pages[0]?.status !== 'done'; ) {
+        if (Date.now() > deadline) throw new Error('the page was not processed');
+        await sleep(250);
+        pages = await stack.runtime.packets.listPages(packetId);
+      }
+      const payload = { packetId, pagesDigest: pagesDigestOf(pages) };
+
+      const first = runBundleJob(bundleDeps, payload);
+      // The second run stores its PDF only after the first has finished and marked the packet ready.
+      const { store } = bundleDeps;
+      const lateStore: ObjectStore = {
+        get: (key) => store.get(key),
+        getStream: (key) => store.getStream(key),
+        stat: (key) => store.stat(key),
+        remove: (key) => store.remove(key),
+        ping: () => store.ping(),
+        put: async (key, body, contentType, digest) => {
+          await first;
+          return store.put(key, body, contentType, digest);
+        },
+      };
+      const second = runBundleJob({ ...bundleDeps, store: lateStore }, payload);
+      expect((await Promise.all([first, second])).sort()).toEqual(['ready', 'skipped']);
+
+      const recorded = (await api.getPacket(TEST_ADMIN_TOKEN, packetId)).json().pdf;
+      const stored = await store.get(recorded.key);
+      expect(sha256(stored)).toBe(recorded.sha256);
+      expect((await verifyPdfSignature(stored)).valid).toBe(true);
+    } finally {
+      bundleWorker.resume();
+    }
   });
 });
 
