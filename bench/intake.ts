@@ -22,6 +22,7 @@ import autocannon from 'autocannon';
 import sharp from 'sharp';
 import { connectRedis, redisAnswers } from '../src/infra/redis.js';
 import { httpCaller } from '../test/helpers/http-caller.js';
+import { deletePrefix } from '../test/helpers/redis-cleanup.js';
 import { processCpuMs, redisCpuMs, rssMb, startS3Process } from './processes.js';
 
 const { values: args } = parseArgs({
@@ -65,6 +66,7 @@ async function startApi(): Promise<StartedApi> {
   const s3 = args['separate-s3'] ? await startS3Process(dataDir) : undefined;
   const localRedis = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const redisUrl = (await redisAnswers(localRedis)) ? localRedis : undefined;
+  const redisPrefix = `bench-${randomBytes(3).toString('hex')}`;
   const child = spawn(process.execPath, [path.join(ROOT, 'dist/main.js')], {
     env: {
       PATH: process.env.PATH,
@@ -72,7 +74,7 @@ async function startApi(): Promise<StartedApi> {
       PORT: '0',
       DATA_DIR: dataDir,
       ADMIN_TOKEN: adminToken,
-      REDIS_PREFIX: `bench-${randomBytes(3).toString('hex')}`,
+      REDIS_PREFIX: redisPrefix,
       LOG_LEVEL: 'warn',
       ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
       // Measure capacity, not the per-token limit.
@@ -95,6 +97,8 @@ async function startApi(): Promise<StartedApi> {
       await once(child, 'exit');
     }
     s3?.child.kill('SIGTERM');
+    // A shared Redis keeps nothing of this run (a Redis the API spawned lives in dataDir).
+    if (redisUrl) await deletePrefix(redisUrl, redisPrefix);
     await rm(dataDir, { recursive: true, force: true });
   };
   let output = '';

@@ -18,6 +18,7 @@ import { MEDIA_TYPES, sniffFormat } from '../src/pipeline/image-probe.js';
 import { type GeneratedPage, generatePage } from '../test/fixtures/page-generator.js';
 import { characterErrorRate } from '../test/fixtures/text-metrics.js';
 import { httpCaller } from '../test/helpers/http-caller.js';
+import { deletePrefix } from '../test/helpers/redis-cleanup.js';
 import {
   mean,
   nativeTesseract,
@@ -67,10 +68,15 @@ async function main() {
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'bench-office-'));
   const processes: RoleProcess[] = [];
   const stopAll: Array<() => void> = [];
+  const cleanups: Array<() => Promise<void>> = [];
   try {
     // ---- the service, as separate processes ----
     let redisUrl = 'redis://127.0.0.1:6379';
-    if (!(await redisAnswers(redisUrl))) {
+    const redisPrefix = `office-${Date.now().toString(36)}`;
+    if (await redisAnswers(redisUrl)) {
+      // A shared Redis keeps nothing of this run.
+      cleanups.push(() => deletePrefix(redisUrl, redisPrefix));
+    } else {
       const spawned = await spawnRedisServer(path.join(workDir, 'redis'));
       stopAll.push(() => spawned.process.kill('SIGTERM'));
       redisUrl = spawned.url;
@@ -79,7 +85,7 @@ async function main() {
     stopAll.push(() => s3.child.kill('SIGTERM'));
     const env = {
       REDIS_URL: redisUrl,
-      REDIS_PREFIX: `office-${Date.now().toString(36)}`,
+      REDIS_PREFIX: redisPrefix,
       S3_ENDPOINT: '127.0.0.1',
       S3_PORT: String(s3.port),
       S3_ACCESS_KEY: 'S3RVER',
@@ -297,6 +303,7 @@ async function main() {
     for (const process of processes) process.child.kill('SIGTERM');
     await sleep(500);
     for (const stop of stopAll) stop();
+    for (const cleanup of cleanups) await cleanup();
     await rm(workDir, { recursive: true, force: true });
   }
 }
