@@ -51,7 +51,8 @@ async function pageVariants(count: number): Promise<Buffer[]> {
 
 type StartedApi = {
   url: string;
-  child: ChildProcess;
+  /** The API process, when this script started it (not with --url). */
+  child?: ChildProcess;
   s3Child?: ChildProcess;
   /** The Redis the API uses, when it is one this script can read CPU figures from (not one the API spawned). */
   redisUrl?: string;
@@ -150,7 +151,7 @@ type Measured = {
   rssMbOverTime: number[];
 };
 
-/** Runs the load against a server and charges each process its CPU time; `cpuMs` reads one process's total. */
+/** Runs the load against a server and charges each process its CPU time; each of `processes` reads one's total. */
 async function measure(
   url: string,
   stations: Station[],
@@ -223,7 +224,7 @@ async function measureCeiling(stations: Station[], variants: Buffer[]) {
 }
 
 /** Creates the stations and runs the load against the API, measuring its processes when this script started them. */
-async function loadApi(api: Omit<StartedApi, 'child'> & { child: ChildProcess | undefined }) {
+async function loadApi(api: StartedApi) {
   const call = httpCaller(api.url);
   const stations: Station[] = [];
   for (let i = 0; i < stationCount; i++) {
@@ -255,15 +256,8 @@ async function loadApi(api: Omit<StartedApi, 'child'> & { child: ChildProcess | 
 }
 
 async function main() {
-  const api = args.url
-    ? {
-        url: args.url,
-        child: undefined,
-        s3Child: undefined,
-        redisUrl: undefined,
-        adminToken: process.env.ADMIN_TOKEN ?? '',
-        cleanup: async () => {},
-      }
+  const api: StartedApi = args.url
+    ? { url: args.url, adminToken: process.env.ADMIN_TOKEN ?? '', cleanup: async () => {} }
     : await startApi();
   // Whatever fails, the API and S3 processes this script started must not outlive it.
   const { stations, variants, measured, before, after } = await loadApi(api).finally(() => api.cleanup());

@@ -67,15 +67,15 @@ async function main() {
   const started = performance.now();
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'bench-office-'));
   const processes: RoleProcess[] = [];
-  const stopAll: Array<() => void> = [];
-  const cleanups: Array<() => Promise<void>> = [];
+  const stopAll: Array<() => unknown> = [];
   try {
     // ---- the service, as separate processes ----
     let redisUrl = 'redis://127.0.0.1:6379';
     const redisPrefix = `office-${Date.now().toString(36)}`;
     if (await redisAnswers(redisUrl)) {
       // A shared Redis keeps nothing of this run.
-      cleanups.push(() => deletePrefix(redisUrl, redisPrefix));
+      const sharedRedis = redisUrl;
+      stopAll.push(() => deletePrefix(sharedRedis, redisPrefix));
     } else {
       const spawned = await spawnRedisServer(path.join(workDir, 'redis'));
       stopAll.push(() => spawned.process.kill('SIGTERM'));
@@ -302,8 +302,7 @@ async function main() {
   } finally {
     for (const process of processes) process.child.kill('SIGTERM');
     await sleep(500);
-    for (const stop of stopAll) stop();
-    for (const cleanup of cleanups) await cleanup();
+    for (const stop of stopAll) await stop();
     await rm(workDir, { recursive: true, force: true });
   }
 }
