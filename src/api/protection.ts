@@ -43,8 +43,9 @@ export async function registerProtection(app: FastifyInstance, deps: AppDeps): P
     global: false,
     redis: deps.redis,
     nameSpace: `${deps.config.redis.prefix}:ratelimit:`,
-    // A rate limiter that cannot reach Redis must not take intake down with it; Redis outages answer 503 anyway.
-    skipOnError: true,
+    // A limiter that cannot reach Redis fails the request, and the error handler answers 503: skipping the check
+    // instead only moved the wait to the token lookup, so a hung Redis held each upload for two command deadlines.
+    skipOnError: false,
     errorResponseBuilder: (_request, context) =>
       new AppError(429, 'rate_limited', `Too many requests; retry in ${context.after}`),
   });

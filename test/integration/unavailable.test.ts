@@ -94,12 +94,20 @@ describe('when Redis hangs (the process stopped, its connections open)', () => {
   it('answers 503 at the command deadline instead of holding requests, and recovers', async () => {
     const station = await api.createStation();
     const packet = await api.createPacket(station.token);
+    const page = await makePage('png');
     redis.process.kill('SIGSTOP');
     try {
       const { result: view, ms } = await timed(() => api.getPacket(station.token, packet.id));
       expect(view.statusCode).toBe(503);
       expect(errorCodeOf(view)).toBe('unavailable');
       expect(ms).toBeLessThan(REDIS_COMMAND_TIMEOUT_MS + 1500);
+      // Uploads pass the per-token rate limit (counted in Redis) before the token lookup: one deadline, not two.
+      const { result: upload, ms: uploadMs } = await timed(() =>
+        api.uploadPage(station.token, packet.id, 1, page),
+      );
+      expect(upload.statusCode).toBe(503);
+      expect(errorCodeOf(upload)).toBe('unavailable');
+      expect(uploadMs).toBeLessThan(REDIS_COMMAND_TIMEOUT_MS * 1.75);
       const { result: ready, ms: readyMs } = await timed(() => api.json('GET', '/health/ready'));
       expect(ready.statusCode).toBe(503);
       expect(readyMs).toBeLessThan(REDIS_COMMAND_TIMEOUT_MS + 1500);
