@@ -1,4 +1,4 @@
-import { mkdir, symlink, unlink } from 'node:fs/promises';
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,16 +38,13 @@ export function packagedDataDir(language: string, model: OcrModel): string {
 
 /**
  * tesseract.js reads all languages of one worker from one folder, while npm puts each language in its own
- * package. Link them into one folder; nothing is ever downloaded.
+ * package. Link them into a folder of this pool's own (removed on close); nothing is ever downloaded.
  */
 async function languageFolder(languages: string[], model: OcrModel): Promise<string> {
-  const folder = path.join(os.tmpdir(), `scan-office-tessdata-${process.pid}`, model);
-  await mkdir(folder, { recursive: true });
+  const folder = await mkdtemp(path.join(os.tmpdir(), `scan-office-tessdata-${model}-`));
   for (const language of languages) {
     const file = `${language}.traineddata.gz`;
-    const link = path.join(folder, file);
-    await unlink(link).catch(() => {});
-    await symlink(path.join(packagedDataDir(language, model), file), link);
+    await symlink(path.join(packagedDataDir(language, model), file), path.join(folder, file));
   }
   return folder;
 }
@@ -134,7 +131,8 @@ async function setDpi(slot: Slot, dpi: number): Promise<void> {
 export class TesseractPool implements OcrEngine, OrientationDetector {
   private constructor(
     private readonly options: TesseractPoolOptions,
-    private readonly dataFolder: string,
+    /** Where this pool's workers (and their replacements) read the traineddata; removed on close. */
+    readonly dataFolder: string,
     private readonly ocr: Leases,
     private readonly orientation: Leases,
   ) {}
@@ -204,6 +202,7 @@ export class TesseractPool implements OcrEngine, OrientationDetector {
   async close(): Promise<void> {
     const slots = [...this.ocr.close(), ...this.orientation.close()];
     await Promise.all(slots.map((slot) => slot.worker.terminate()));
+    await rm(this.dataFolder, { recursive: true, force: true });
   }
 }
 
