@@ -116,6 +116,15 @@ function drawTurned(page: PDFPage, image: PDFImage, scale: number, turnDeg: numb
   });
 }
 
+/**
+ * pdf-lib's JPEG embedder parses `bytes.buffer` from its start, ignoring where the view begins (Hopding/pdf-lib#1273,
+ * open since 2022). A small JPEG read back from S3 (a blank page is a few KB) can sit at an offset in Node's shared
+ * buffer pool and was then parsed from other bytes: "SOI not found in JPEG" in about one bundle run in four. Such
+ * views get their own copy.
+ */
+const withOwnBuffer = (bytes: Uint8Array): Uint8Array =>
+  bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
+
 /** Builds the unsigned packet PDF: one page per scan, sized from its DPI, image plus invisible text, manifest. */
 export async function buildPacketPdf(input: PacketPdfInput): Promise<Uint8Array> {
   const pdf = await PDFDocument.create();
@@ -132,7 +141,7 @@ export async function buildPacketPdf(input: PacketPdfInput): Promise<Uint8Array>
   for (const source of input.pages) {
     const scale = POINTS_PER_INCH / source.dpi;
     const page = pdf.addPage([source.width * scale, source.height * scale]);
-    drawTurned(page, await pdf.embedJpg(source.jpeg), scale, source.turnDeg);
+    drawTurned(page, await pdf.embedJpg(withOwnBuffer(source.jpeg)), scale, source.turnDeg);
     const fontKey = page.node.newFontDictionary(font.name, font.ref);
     drawTextLayer(page, font, fontKey, source.lines, scale);
   }

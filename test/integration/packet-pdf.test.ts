@@ -127,4 +127,20 @@ describe('packet PDF', () => {
     const buffer = Buffer.from(pdfBytes);
     for (const page of processed) expect(buffer.includes(page.image.subarray(0, 4096))).toBe(true);
   });
+
+  it('embeds a page JPEG that is a view into a larger buffer, as small objects read back from S3 are', async () => {
+    const blank = processed[3]!;
+    const pooled = Buffer.concat([Buffer.alloc(16, 0xab), blank.image]).subarray(16);
+    expect(pooled.byteOffset).toBe(16);
+    const bytes = await buildPacketPdf({
+      title: 'view',
+      subject: 'view',
+      producer: 'Scan office',
+      createdAt: new Date('2026-11-29T12:00:00Z'),
+      manifest: {},
+      font: await readFile(FONT),
+      pages: [{ ...pdfPageOf(blank), jpeg: pooled }],
+    });
+    expect(Buffer.from(bytes).includes(blank.image)).toBe(true);
+  });
 });
