@@ -43,6 +43,9 @@ export function testEnv(
     S3_TIMEOUT_MS: '1500',
     ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     DATA_DIR: dataDir,
+    // Temporary files too (the OCR pool's traineddata folder): a process a test SIGKILLs cannot remove its own, and
+    // the stack's data directory is removed after the test.
+    TMPDIR: dataDir,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...extra,
   };
