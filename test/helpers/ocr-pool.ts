@@ -1,18 +1,21 @@
 import type { Redis } from 'ioredis';
 import { createLogger, type Logger } from '../../src/infra/logger.js';
-import { TesseractPool } from '../../src/ocr/tesseract-pool.js';
+import { TesseractPool, type TesseractPoolOptions } from '../../src/ocr/tesseract-pool.js';
 import type { Runtime } from '../../src/runtime.js';
 import type { PageWorkerDeps } from '../../src/workers/page-worker.js';
 
-/** The real tesseract.js engines, as the worker role configures them by default. */
-export const startTestPool = (workers = 2) =>
+/** The real tesseract.js engines, as the worker role configures them by default (two workers unless told). */
+export const startTestPool = (
+  options: Partial<Pick<TesseractPoolOptions, 'workers' | 'recyclePages'>> = {},
+) =>
   TesseractPool.start({
     languages: ['ukr', 'eng'],
     model: 'best_int',
     pageSegmentationMode: 3,
-    workers,
+    workers: 2,
     recyclePages: 200,
     log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    ...options,
   });
 
 export const SAMPLES_DIR = new URL('../../../shared/samples/', import.meta.url);

@@ -116,7 +116,7 @@ describe('S3 unavailable while a packet is bundled', () => {
   const api = apiClient(() => stack.app);
   beforeAll(async () => {
     stack = await startTestStack('fault-s3');
-    pool = await startTestPool(1);
+    pool = await startTestPool({ workers: 1 });
     connection = await connectRedis(stack.runtime.redisUrl, 'blocking');
     const identity = await loadSigningIdentity(
       { kind: 'generated', dataDir: stack.dataDir, office: 'Office' },
@@ -197,7 +197,7 @@ describe('Redis killed and restarted while pages are processed', () => {
     redisDir = await mkdtemp(path.join(os.tmpdir(), 'scan-test-redis-restart-'));
     redis = await spawnRedisServer(redisDir);
     stack = await startTestStack('fault-redis', { REDIS_URL: redis.url });
-    pool = await startTestPool(1);
+    pool = await startTestPool({ workers: 1 });
     connection = await connectRedis(redis.url, 'blocking');
     worker = startPageWorker(pageWorkerDepsFor(stack.runtime, stack.prefix, pool, connection, log));
   });

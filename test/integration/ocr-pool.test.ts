@@ -1,11 +1,10 @@
 import { access } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/infra/logger.js';
-import { TesseractPool } from '../../src/ocr/tesseract-pool.js';
 import { normalizePage } from '../../src/pipeline/normalize.js';
 import { encodePgm } from '../../src/pipeline/raw-image.js';
 import { generatePage } from '../fixtures/page-generator.js';
 import { characterErrorRate } from '../fixtures/text-metrics.js';
+import { startTestPool } from '../helpers/ocr-pool.js';
 
 const exists = (file: string) =>
   access(file).then(
@@ -15,15 +14,8 @@ const exists = (file: string) =>
 
 describe('the tesseract.js pool', () => {
   it('reads with a replaced worker after recycling, and removes its traineddata folder on close', async () => {
-    const pool = await TesseractPool.start({
-      languages: ['ukr', 'eng'],
-      model: 'best_int',
-      pageSegmentationMode: 3,
-      workers: 1,
-      // Every page replaces the worker, so the second read runs on a worker started from the pool's folder.
-      recyclePages: 1,
-      log: createLogger('silent'),
-    });
+    // Every page replaces the worker, so the second read runs on a worker started from the pool's folder.
+    const pool = await startTestPool({ workers: 1, recyclePages: 1 });
     try {
       expect(await exists(`${pool.dataFolder}/ukr.traineddata.gz`)).toBe(true);
       for (const paragraph of [0, 1]) {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TesseractPool } from '../../src/ocr/tesseract-pool.js';
 import { analyzeLayout } from '../../src/pipeline/deskew.js';
 import { normalizePage } from '../../src/pipeline/normalize.js';
-import { buildPacketPdf } from '../../src/pipeline/packet-pdf.js';
+import { buildPacketPdf, type PdfPageInput } from '../../src/pipeline/packet-pdf.js';
 import { type ProcessedPage, processPage } from '../../src/pipeline/process-page.js';
 import { encodePgm } from '../../src/pipeline/raw-image.js';
 import { type GeneratedPage, generatePage } from '../fixtures/page-generator.js';
@@ -32,6 +32,18 @@ const manifest = {
   pages: [{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4, blank: true }],
 };
 
+/** The test packet's PDF with these pages. */
+const packetPdfOf = async (pages: PdfPageInput[]) =>
+  buildPacketPdf({
+    title: 'land-registration · А-017',
+    subject: 'Packet pk_test',
+    producer: 'Scan office',
+    createdAt: new Date('2026-11-23T12:00:00Z'),
+    manifest,
+    font: await readFile(FONT),
+    pages,
+  });
+
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'scan-test-pdf-'));
   pool = await startTestPool();
@@ -50,15 +62,7 @@ beforeAll(async () => {
       processPage(bytes, { ocr: pool, orientation: pool }, options),
     ),
   );
-  pdfBytes = await buildPacketPdf({
-    title: 'land-registration · А-017',
-    subject: 'Packet pk_test',
-    producer: 'Scan office',
-    createdAt: new Date('2026-11-23T12:00:00Z'),
-    manifest,
-    font: await readFile(FONT),
-    pages: processed.map(pdfPageOf),
-  });
+  pdfBytes = await packetPdfOf(processed.map(pdfPageOf));
   pdfFile = path.join(dir, 'packet.pdf');
   await writeFile(pdfFile, pdfBytes);
 });
@@ -132,15 +136,7 @@ describe('packet PDF', () => {
     const blank = processed[3]!;
     const pooled = Buffer.concat([Buffer.alloc(16, 0xab), blank.image]).subarray(16);
     expect(pooled.byteOffset).toBe(16);
-    const bytes = await buildPacketPdf({
-      title: 'view',
-      subject: 'view',
-      producer: 'Scan office',
-      createdAt: new Date('2026-11-29T12:00:00Z'),
-      manifest: {},
-      font: await readFile(FONT),
-      pages: [{ ...pdfPageOf(blank), jpeg: pooled }],
-    });
+    const bytes = await packetPdfOf([{ ...pdfPageOf(blank), jpeg: pooled }]);
     expect(Buffer.from(bytes).includes(blank.image)).toBe(true);
   });
 });
