@@ -5,9 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
+import type { GeneratedPage, PageSpec } from '../fixtures/page-generator.js';
+import { characterErrorRate } from '../fixtures/text-metrics.js';
 import { packagedDataDir } from '../src/ocr/tesseract-pool.js';
-import type { GeneratedPage, PageSpec } from '../test/fixtures/page-generator.js';
-import { characterErrorRate } from '../test/fixtures/text-metrics.js';
 
 const run = promisify(execFile);
 

@@ -13,10 +13,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { type GeneratedPage, generatePage } from '../fixtures/page-generator.js';
+import { characterErrorRate } from '../fixtures/text-metrics.js';
 import { redisAnswers, spawnRedisServer } from '../src/infra/redis.js';
 import { MEDIA_TYPES, sniffFormat } from '../src/pipeline/image-probe.js';
-import { type GeneratedPage, generatePage } from '../test/fixtures/page-generator.js';
-import { characterErrorRate } from '../test/fixtures/text-metrics.js';
 import { httpCaller } from '../test/helpers/http-caller.js';
 import { deletePrefix } from '../test/helpers/redis-cleanup.js';
 import {

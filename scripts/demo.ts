@@ -9,8 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { generatePage } from '../fixtures/page-generator.js';
 import { verifyPdfSignature } from '../src/pipeline/pades.js';
-import { generatePage } from '../test/fixtures/page-generator.js';
 import { httpCaller, httpRequester } from '../test/helpers/http-caller.js';
 
 const { values: args } = parseArgs({

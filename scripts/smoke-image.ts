@@ -19,10 +19,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
+import { generatePage } from '../fixtures/page-generator.js';
 import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } from '../src/infra/embedded-s3.js';
 import { findFreePort } from '../src/infra/free-port.js';
 import { connectRedis, redisAnswers, spawnRedisServer } from '../src/infra/redis.js';
-import { generatePage } from '../test/fixtures/page-generator.js';
 import { httpCaller } from '../test/helpers/http-caller.js';
 import { deletePrefix } from '../test/helpers/redis-cleanup.js';
 

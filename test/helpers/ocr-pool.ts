@@ -18,8 +18,6 @@ export const startTestPool = (
     ...options,
   });
 
-export const SAMPLES_DIR = new URL('../../../shared/samples/', import.meta.url);
-
 /** Page-worker dependencies wired to a test stack, the way the worker role wires them to its runtime. */
 export function pageWorkerDepsFor(
   runtime: Runtime,

@@ -1,9 +1,9 @@
 import { access } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import { generatePage } from '../../fixtures/page-generator.js';
+import { characterErrorRate } from '../../fixtures/text-metrics.js';
 import { normalizePage } from '../../src/pipeline/normalize.js';
 import { encodePgm } from '../../src/pipeline/raw-image.js';
-import { generatePage } from '../fixtures/page-generator.js';
-import { characterErrorRate } from '../fixtures/text-metrics.js';
 import { startTestPool } from '../helpers/ocr-pool.js';
 
 const exists = (file: string) =>

@@ -9,6 +9,9 @@ import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generatePage } from '../../fixtures/page-generator.js';
+import { readSample, readSampleTruths, type SampleTruth } from '../../fixtures/samples.js';
+import { characterErrorRate } from '../../fixtures/text-metrics.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { connectRedis } from '../../src/infra/redis.js';
 import { loadSigningIdentity } from '../../src/infra/signing-identity.js';
@@ -20,11 +23,9 @@ import { type BundleDeps, runBundleJob, startBundleWorker } from '../../src/work
 import { pagesDigestOf } from '../../src/workers/packet-progress.js';
 import { startPageWorker } from '../../src/workers/page-worker.js';
 import { PDF_FONT_FILE } from '../../src/workers/start-worker-role.js';
-import { generatePage } from '../fixtures/page-generator.js';
-import { characterErrorRate } from '../fixtures/text-metrics.js';
 import { apiClient } from '../helpers/api-client.js';
 import { dispatcherFor } from '../helpers/dispatch.js';
-import { pageWorkerDepsFor, SAMPLES_DIR, startTestPool } from '../helpers/ocr-pool.js';
+import { pageWorkerDepsFor, startTestPool } from '../helpers/ocr-pool.js';
 import { pdfPageText } from '../helpers/pdf-tools.js';
 import { startTestStack, TEST_ADMIN_TOKEN, type TestStack } from '../helpers/stack.js';
 
@@ -90,18 +91,17 @@ afterAll(async () => {
 });
 
 describe('a submitted packet of the three shared samples', () => {
-  type Truth = { file: string; text: string };
-  let truths: Truth[];
+  let truths: SampleTruth[];
   let packetId: string;
   let pdf: Buffer;
   let pdfFile: string;
 
   beforeAll(async () => {
-    truths = JSON.parse(await readFile(new URL('truth.json', SAMPLES_DIR), 'utf8'));
+    truths = await readSampleTruths();
     const station = await api.createStation();
     packetId = (await api.createPacket(station.token, { ticket: 'А-017', service: 'land' })).id;
     for (const [i, truth] of truths.entries()) {
-      const bytes = await readFile(new URL(truth.file, SAMPLES_DIR));
+      const bytes = await readSample(truth.file);
       expect((await api.uploadPage(station.token, packetId, i + 1, bytes, 'image/jpeg')).statusCode).toBe(
         201,
       );
@@ -217,7 +217,7 @@ describe('a submitted packet of the three shared samples', () => {
     const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8'));
     expect(manifest).toMatchObject({ packetId, ticket: 'А-017', service: 'land' });
     for (const [i, truth] of truths.entries()) {
-      const original = await readFile(new URL(truth.file, SAMPLES_DIR));
+      const original = await readSample(truth.file);
       expect(manifest.pages[i].original.sha256).toBe(sha256(original));
       const record = await stack.runtime.packets.getPage(packetId, i + 1);
       expect(manifest.pages[i].processed.sha256).toBe(record!.processing!.processedSha256);

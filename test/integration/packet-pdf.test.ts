@@ -6,14 +6,14 @@ import { promisify } from 'node:util';
 import { PDFDocument } from 'pdf-lib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type GeneratedPage, generatePage } from '../../fixtures/page-generator.js';
+import { characterErrorRate } from '../../fixtures/text-metrics.js';
 import type { TesseractPool } from '../../src/ocr/tesseract-pool.js';
 import { analyzeLayout } from '../../src/pipeline/deskew.js';
 import { normalizePage } from '../../src/pipeline/normalize.js';
 import { buildPacketPdf, type PdfPageInput } from '../../src/pipeline/packet-pdf.js';
 import { type ProcessedPage, processPage } from '../../src/pipeline/process-page.js';
 import { encodePgm } from '../../src/pipeline/raw-image.js';
-import { type GeneratedPage, generatePage } from '../fixtures/page-generator.js';
-import { characterErrorRate } from '../fixtures/text-metrics.js';
 import { startTestPool } from '../helpers/ocr-pool.js';
 import { pdfPageOf, pdfPageText, pdfPageWords, renderPdfPage } from '../helpers/pdf-tools.js';
 

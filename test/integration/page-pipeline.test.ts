@@ -1,13 +1,13 @@
-import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generatePage } from '../../fixtures/page-generator.js';
+import { readSample, readSampleTruths } from '../../fixtures/samples.js';
+import { characterErrorRate } from '../../fixtures/text-metrics.js';
 import type { TesseractPool } from '../../src/ocr/tesseract-pool.js';
 import { analyzeLayout } from '../../src/pipeline/deskew.js';
 import { normalizePage } from '../../src/pipeline/normalize.js';
 import { processPage, upsideDownTurn } from '../../src/pipeline/process-page.js';
-import { generatePage } from '../fixtures/page-generator.js';
-import { characterErrorRate } from '../fixtures/text-metrics.js';
-import { SAMPLES_DIR, startTestPool } from '../helpers/ocr-pool.js';
+import { startTestPool } from '../helpers/ocr-pool.js';
 
 let pool: TesseractPool;
 const options = { maxPixels: 100_000_000, jpegQuality: 70 };
@@ -166,13 +166,9 @@ describe('OCR', () => {
 });
 
 describe('the shared sample scans (not made by us)', () => {
-  type Truth = { file: string; text: string; skew: number; rotation: number };
-  const truths = async () =>
-    JSON.parse(await readFile(new URL('truth.json', SAMPLES_DIR), 'utf8')) as Truth[];
-
   it('corrects their skew within 0.3° and reads them with CER ≤ 3%', async () => {
-    for (const truth of await truths()) {
-      const result = await run(await readFile(new URL(truth.file, SAMPLES_DIR)));
+    for (const truth of await readSampleTruths()) {
+      const result = await run(await readSample(truth.file));
       const cer = characterErrorRate(result.ocr.text, truth.text);
       console.log(
         `${truth.file}: skew ${result.summary.skewDeg}° (truth ${truth.skew}°), CER ${(cer * 100).toFixed(2)}%`,

@@ -1,8 +1,8 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { type FixtureFont, generatePage } from '../../fixtures/page-generator.js';
 import { analyzeLayout, otsu } from '../../src/pipeline/deskew.js';
 import { normalizePage } from '../../src/pipeline/normalize.js';
-import { type FixtureFont, generatePage } from '../fixtures/page-generator.js';
 
 const fonts: FixtureFont[] = ['DejaVu Serif', 'PT Serif', 'DejaVu Sans'];
 const angles = [-20, -17.3, -12.5, -8.8, -4.1, -1.25, -0.3, 0, 0.45, 2.7, 6.6, 10.05, 14.9, 18.2, 20];
