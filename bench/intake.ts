@@ -20,9 +20,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import sharp from 'sharp';
+import { httpCaller } from '../fixtures/http-caller.js';
+import { deletePrefix } from '../fixtures/redis-cleanup.js';
 import { connectRedis, redisAnswers } from '../src/infra/redis.js';
-import { httpCaller } from '../test/helpers/http-caller.js';
-import { deletePrefix } from '../test/helpers/redis-cleanup.js';
 import { processCpuMs, redisCpuMs, rssMb, startS3Process } from './processes.js';
 
 const { values: args } = parseArgs({

@@ -13,12 +13,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { httpCaller } from '../fixtures/http-caller.js';
 import { type GeneratedPage, generatePage } from '../fixtures/page-generator.js';
+import { deletePrefix } from '../fixtures/redis-cleanup.js';
 import { characterErrorRate } from '../fixtures/text-metrics.js';
 import { redisAnswers, spawnRedisServer } from '../src/infra/redis.js';
 import { MEDIA_TYPES, sniffFormat } from '../src/pipeline/image-probe.js';
-import { httpCaller } from '../test/helpers/http-caller.js';
-import { deletePrefix } from '../test/helpers/redis-cleanup.js';
 import {
   mean,
   nativeTesseract,

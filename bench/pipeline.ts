@@ -12,16 +12,15 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { generatePage } from '../fixtures/page-generator.js';
+import { pdfPageOf } from '../fixtures/pdf-tools.js';
 import { characterErrorRate, wordAccuracy } from '../fixtures/text-metrics.js';
 import { createLogger } from '../src/infra/logger.js';
 import { loadSigningIdentity } from '../src/infra/signing-identity.js';
 import { TesseractPool } from '../src/ocr/tesseract-pool.js';
-import { buildPacketPdf } from '../src/pipeline/packet-pdf.js';
+import { buildPacketPdf, PDF_FONT_FILE } from '../src/pipeline/packet-pdf.js';
 import { signPdf } from '../src/pipeline/pades.js';
 import { type ProcessedPage, processPage } from '../src/pipeline/process-page.js';
 import { encodeJpeg, rotatePage, toRaw } from '../src/pipeline/raw-image.js';
-import { PDF_FONT_FILE } from '../src/workers/start-worker-role.js';
-import { pdfPageOf } from '../test/helpers/pdf-tools.js';
 import {
   mapLimit,
   mean,

@@ -9,9 +9,9 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { httpCaller, httpRequester } from '../fixtures/http-caller.js';
 import { generatePage } from '../fixtures/page-generator.js';
 import { verifyPdfSignature } from '../src/pipeline/pades.js';
-import { httpCaller, httpRequester } from '../test/helpers/http-caller.js';
 
 const { values: args } = parseArgs({
   options: {

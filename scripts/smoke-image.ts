@@ -3,7 +3,7 @@
  *
  * What `docker build` and `docker compose up` would do, without a Docker engine: the Dockerfile's own steps are
  * read (dockerfile-ast) and replayed in a temporary folder (clean install, build, prune to production
- * dependencies, runtime copies and checks); then each role runs from that folder as its own process against a
+ * dependencies, infra copies and checks); then each role runs from that folder as its own process against a
  * real Redis and a real S3-protocol server. It checks /health/ready and the image healthcheck for every role,
  * processes a packet end to end (OCR, signed PDF, draw), stops a worker with SIGTERM in the middle of a page
  * (the page must still finish), stops every role with SIGTERM (exit 0), and measures 1 vs 2 worker processes on
@@ -19,12 +19,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
+import { httpCaller } from '../fixtures/http-caller.js';
 import { generatePage } from '../fixtures/page-generator.js';
+import { deletePrefix } from '../fixtures/redis-cleanup.js';
 import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } from '../src/infra/embedded-s3.js';
 import { findFreePort } from '../src/infra/free-port.js';
 import { connectRedis, redisAnswers, spawnRedisServer } from '../src/infra/redis.js';
-import { httpCaller } from '../test/helpers/http-caller.js';
-import { deletePrefix } from '../test/helpers/redis-cleanup.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const execFileAsync = promisify(execFile);

@@ -1,11 +1,11 @@
 import path from 'node:path';
-import { buildApp } from './api/app.js';
-import { startMetricsServer } from './api/metrics-server.js';
 import { ConfigError, loadConfig, ROLES, type Role } from './config.js';
-import { startDispatcherRole } from './dispatch/start-dispatcher-role.js';
 import { createLogger } from './infra/logger.js';
-import { appDepsOf, createRuntime, type Runtime, StartupError } from './runtime.js';
-import { startWorkerRole } from './workers/start-worker-role.js';
+import { startApiRole } from './roles/api.js';
+import { startDispatcherRole } from './roles/dispatcher.js';
+import { type Infrastructure, openInfrastructure, StartupError } from './roles/infrastructure.js';
+import { startMetricsServer } from './roles/metrics-server.js';
+import { startWorkerRole } from './roles/worker.js';
 
 /** Below compose's stop_grace_period for workers (90 s), so the process reports itself before Docker kills it. */
 const SHUTDOWN_DEADLINE_MS = 80_000;
@@ -17,20 +17,8 @@ function roleFromArgs(fallback: Role): Role {
   throw new ConfigError([`role argument: expected one of ${ROLES.join(', ')}, got "${requested}"`]);
 }
 
-async function startApi(runtime: Runtime): Promise<string> {
-  const app = await buildApp(appDepsOf(runtime));
-  // Fastify's close stops accepting connections and waits for in-flight requests.
-  runtime.shutdown.register('intake', 'http', () => app.close());
-  const { host, port } = runtime.config;
-  await app.listen({ host, port });
-  const address = app.server.address();
-  const boundPort = typeof address === 'object' && address ? address.port : port;
-  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  return `http://${shownHost}:${boundPort}`;
-}
-
 /** Printed to stdout, not logged: it carries the admin token, which must never reach the logs. */
-function printBanner(runtime: Runtime, role: Role, baseUrl: string | undefined): void {
+function printBanner(infra: Infrastructure, role: Role, baseUrl: string | undefined): void {
   const lines = [`Scan office is running (role: ${role})`];
   if (baseUrl) {
     lines.push(
@@ -41,11 +29,11 @@ function printBanner(runtime: Runtime, role: Role, baseUrl: string | undefined):
       `  Health       ${baseUrl}/health/ready`,
     );
   }
-  lines.push(`  Redis        ${runtime.endpoints.redis}`, `  S3           ${runtime.endpoints.s3}`);
-  const { token, source } = runtime.adminToken;
+  lines.push(`  Redis        ${infra.endpoints.redis}`, `  S3           ${infra.endpoints.s3}`);
+  const { token, source } = infra.adminToken;
   if (source === 'env') lines.push('  Admin token  from ADMIN_TOKEN');
   else {
-    const file = path.join(runtime.config.dataDir, 'admin-token');
+    const file = path.join(infra.config.dataDir, 'admin-token');
     lines.push(`  Admin token  ${token}   (${source === 'generated' ? 'generated, ' : ''}kept in ${file})`);
   }
   console.log(lines.join('\n'));
@@ -55,7 +43,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const role = roleFromArgs(config.role);
   const log = createLogger(config.logLevel).child({ role });
-  const runtime = await createRuntime(config, log);
+  const infra = await openInfrastructure(config, log);
 
   let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -71,27 +59,19 @@ async function main(): Promise<void> {
         log.error({ timeoutMs: SHUTDOWN_DEADLINE_MS }, 'shutdown did not finish in time; exiting');
         process.exit(1);
       }, SHUTDOWN_DEADLINE_MS).unref();
-      runtime.shutdown.shutdown().then(
+      infra.shutdown.shutdown().then(
         () => process.exit(0),
         () => process.exit(1),
       );
     });
   }
 
-  if (role === 'worker' || role === 'all') await startWorkerRole(runtime);
-  if (role === 'dispatcher' || role === 'all') await startDispatcherRole(runtime);
+  if (role === 'worker' || role === 'all') await startWorkerRole(infra);
+  if (role === 'dispatcher' || role === 'all') await startDispatcherRole(infra);
   let baseUrl: string | undefined;
-  if (role === 'api' || role === 'all') baseUrl = await startApi(runtime);
-  else {
-    const server = await startMetricsServer(
-      runtime.metrics,
-      log,
-      runtime.config.host,
-      runtime.config.metricsPort,
-    );
-    runtime.shutdown.register('intake', 'metrics-server', () => server.close());
-  }
-  printBanner(runtime, role, baseUrl);
+  if (role === 'api' || role === 'all') baseUrl = await startApiRole(infra);
+  else await startMetricsServer(infra);
+  printBanner(infra, role, baseUrl);
 }
 
 main().catch((error: unknown) => {

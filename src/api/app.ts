@@ -9,8 +9,8 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import { isRedisUnavailable } from '../infra/redis.js';
 import { createAuth } from './auth.js';
 import { dashboardGuard } from './dashboard-guard.js';
-import type { AppDeps } from './deps.js';
-import { installErrorHandler } from './error-handler.js';
+import type { ApiDeps } from './deps.js';
+import { answerRouterError, installErrorHandler } from './error-handler.js';
 import { registerProtection } from './protection.js';
 import { adminRoutes } from './routes/admin.js';
 import { opsRoutes } from './routes/ops.js';
@@ -22,7 +22,7 @@ import { registrarRoutes } from './routes/registrar.js';
 const JSON_BODY_LIMIT = 64 * 1024;
 
 /** Builds the HTTP app without listening, so tests drive it with `inject()` and `main` decides where it listens. */
-export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     genReqId: () => randomUUID(),
@@ -40,6 +40,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     keepAliveTimeout: 10_000,
     return503OnClosing: true,
+    frameworkErrors: answerRouterError,
   });
   await registerProtection(app, deps);
   app.setValidatorCompiler(validatorCompiler);
@@ -73,7 +74,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
-  const auth = createAuth(deps.principals, deps.adminToken);
+  const auth = createAuth(deps.services.access);
   await app.register(opsRoutes(deps));
   await app.register(publicRoutes(deps));
   await app.register(packetRoutes(deps, auth));

@@ -1,8 +1,7 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '../domain/errors.js';
 import type { Principal } from '../domain/types.js';
-import type { PrincipalRepository } from '../repositories/principal-repository.js';
+import type { Access } from '../services/access.js';
+import { AppError } from './http-error.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -10,30 +9,15 @@ declare module 'fastify' {
   }
 }
 
-const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
-
-/** Compares presented tokens with the admin token in constant time (over digests, so lengths do not leak). */
-export function adminTokenMatcher(adminToken: string): (presented: string) => boolean {
-  const adminDigest = digest(adminToken);
-  return (presented) => timingSafeEqual(digest(presented), adminDigest);
-}
-
 export type Role = Principal['role'];
 
-/**
- * Builds the `requireRole` guard. A missing or unknown token is 401; a valid token of another role is 403. The admin
- * token is compared in constant time over digests; station and registrar tokens are looked up by their hash.
- */
-export function createAuth(principals: PrincipalRepository, adminToken: string) {
-  const isAdminToken = adminTokenMatcher(adminToken);
-
+/** Builds the `requireRole` guard: a missing or unknown token is 401; a valid token of another role is 403. */
+export function createAuth(access: Access) {
   async function authenticate(request: FastifyRequest): Promise<Principal> {
     const header = request.headers.authorization;
     const match = header?.match(/^Bearer ([A-Za-z0-9_-]{16,200})$/);
     if (!match) throw new AppError(401, 'unauthorized', 'Send Authorization: Bearer <token>');
-    const token = match[1]!;
-    if (isAdminToken(token)) return { role: 'admin' };
-    const principal = await principals.resolveToken(token);
+    const principal = await access.principalOf(match[1]!);
     if (!principal) throw new AppError(401, 'unauthorized', 'The token is not valid');
     return principal;
   }

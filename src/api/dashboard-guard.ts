@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { adminTokenMatcher } from './auth.js';
+import { adminTokenMatcher } from '../services/access.js';
 
 /**
  * The queue dashboard is opened in a browser, which cannot send a Bearer header by itself: accept the admin token as

@@ -3,26 +3,33 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Logger } from '../infra/logger.js';
 import type { Metrics } from '../infra/metrics.js';
-import type { AssignmentRepository } from '../repositories/assignment-repository.js';
-import type { PacketRepository } from '../repositories/packet-repository.js';
-import type { PrincipalRepository } from '../repositories/principal-repository.js';
-import type { ObjectStore } from '../storage/object-store.js';
-import type { JobQueue } from '../workers/jobs.js';
-import type { PacketProgress } from '../workers/packet-progress.js';
+import type { Access } from '../services/access.js';
+import type { Audit } from '../services/audit.js';
+import type { Intake } from '../services/intake.js';
+import type { PoolAdministration } from '../services/pool-administration.js';
+import type { RegistrarDesk } from '../services/registrar-desk.js';
+import type { Tracking } from '../services/tracking.js';
 
-/** Everything the HTTP layer needs, passed in so tests can build the app against their own Redis and S3. */
-export type AppDeps = {
+export type ApiServices = {
+  access: Access;
+  intake: Intake;
+  desk: RegistrarDesk;
+  administration: PoolAdministration;
+  audit: Audit;
+  tracking: Tracking;
+};
+
+/** Everything the HTTP layer needs, built by the API role (and by tests against their own Redis and S3). */
+export type ApiDeps = {
   config: Config;
   log: Logger;
+  metrics: Metrics;
+  services: ApiServices;
+  /** Rate-limit counters live here, and its state tells whether an error means Redis is unavailable. */
   redis: Redis;
-  store: ObjectStore;
-  packets: PacketRepository;
-  principals: PrincipalRepository;
-  jobs: JobQueue;
-  progress: PacketProgress;
-  assignments: AssignmentRepository;
+  /** Readiness probes by dependency. */
+  readiness: { redis: () => Promise<unknown>; s3: () => Promise<unknown> };
   /** Shown on the admin queue dashboard. */
   queues: Queue[];
-  metrics: Metrics;
   adminToken: string;
 };

@@ -1,6 +1,7 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { AppError, DependencyUnavailableError } from '../domain/errors.js';
+import { DependencyUnavailableError } from '../domain/errors.js';
+import { AppError } from './http-error.js';
 
 export type ErrorBody = { error: { code: string; message: string } & Record<string, unknown> };
 
@@ -18,6 +19,23 @@ const FASTIFY_CODES: Record<string, { status: number; code: string }> = {
   FST_ERR_CTP_EMPTY_TYPE: { status: 415, code: 'unsupported_media_type' },
   FST_ERR_CTP_INVALID_TYPE: { status: 415, code: 'unsupported_media_type' },
 };
+
+/** Errors the router meets before any route runs: they get our shape too, not Fastify's own. */
+const ROUTER_CODES: Record<string, { status: number; code: string; message: string }> = {
+  FST_ERR_BAD_URL: { status: 400, code: 'invalid_url', message: 'The URL is not validly percent-encoded' },
+  FST_ERR_MAX_PARAM_LENGTH: {
+    status: 414,
+    code: 'uri_too_long',
+    message: 'A path segment of the URL is too long',
+  },
+};
+
+/** Fastify's `frameworkErrors` option: bad percent-encoding, over-long path parameters. */
+export function answerRouterError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const known = ROUTER_CODES[error.code];
+  if (known) reply.code(known.status).send(errorBody(known.code, known.message));
+  else reply.code(500).send(errorBody('internal', 'Internal server error'));
+}
 
 /**
  * One error shape on the wire. 4xx messages pass through; 5xx become a generic message plus a log line with the
@@ -44,9 +62,12 @@ export function installErrorHandler(
         .send(errorBody('invalid_request', `${where}: ${issue?.message ?? 'invalid'}`.replace(/^: /, '')));
     }
     if (error instanceof AppError) {
-      if (error.statusCode >= 500) request.log.warn({ err: error }, error.message);
-      if (error instanceof DependencyUnavailableError) reply.header('retry-after', '2');
       return reply.code(error.statusCode).send(errorBody(error.code, error.message, error.details));
+    }
+    if (error instanceof DependencyUnavailableError) {
+      request.log.warn({ err: error }, error.message);
+      reply.header('retry-after', '2');
+      return reply.code(503).send(errorBody('unavailable', error.message));
     }
     const known = error.code ? FASTIFY_CODES[error.code] : undefined;
     if (known) return reply.code(known.status).send(errorBody(known.code, error.message));

@@ -3,14 +3,14 @@ import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit, { type RateLimitOptions } from '@fastify/rate-limit';
 import fastifyUnderPressure from '@fastify/under-pressure';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AppError } from '../domain/errors.js';
-import type { AppDeps } from './deps.js';
+import type { ApiDeps } from './deps.js';
+import { AppError } from './http-error.js';
 
 /**
  * What keeps the API standing: security headers, 503 instead of collapse under event-loop or heap pressure, and
  * per-token rate limits on the expensive routes. Limits are counted in Redis, so they hold across API instances.
  */
-export async function registerProtection(app: FastifyInstance, deps: AppDeps): Promise<void> {
+export async function registerProtection(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   await app.register(fastifyHelmet, {
     // The HTML pages we serve (API docs, queue dashboard) use inline scripts and styles; nothing else may load.
     contentSecurityPolicy: {
@@ -57,7 +57,7 @@ const callerKey = (request: FastifyRequest) => {
   return header ? createHash('sha256').update(header).digest('hex').slice(0, 32) : `ip:${request.ip}`;
 };
 
-export const uploadRateLimit = (deps: AppDeps): RateLimitOptions => ({
+export const uploadRateLimit = (deps: ApiDeps): RateLimitOptions => ({
   max: deps.config.protection.uploadsPerMinute,
   timeWindow: 60_000,
   keyGenerator: callerKey,

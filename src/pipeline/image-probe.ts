@@ -1,20 +1,8 @@
 import sharp from 'sharp';
+import type { ImageRejection } from '../domain/outcome.js';
 import type { ImageFormat } from '../domain/types.js';
 
 export type ImageProbe = { format: ImageFormat; width: number; height: number; density?: number };
-
-export type ProbeRejection = {
-  /** 400 empty, 415 not an image we take, 422 an image we cannot or must not decode. */
-  status: 400 | 415 | 422;
-  code:
-    | 'empty_body'
-    | 'unsupported_media_type'
-    | 'media_type_mismatch'
-    | 'corrupt_image'
-    | 'image_too_large'
-    | 'multi_page_image';
-  message: string;
-};
 
 export const MEDIA_TYPES: Record<ImageFormat, string> = {
   jpeg: 'image/jpeg',
@@ -57,7 +45,7 @@ function looksComplete(format: ImageFormat, bytes: Buffer): boolean {
   }
 }
 
-const reject = (status: ProbeRejection['status'], code: ProbeRejection['code'], message: string) => ({
+const reject = (status: ImageRejection['status'], code: ImageRejection['code'], message: string) => ({
   ok: false as const,
   rejection: { status, code, message },
 });
@@ -69,7 +57,7 @@ const reject = (status: ProbeRejection['status'], code: ProbeRejection['code'], 
 export async function probeImage(
   bytes: Buffer,
   options: { declaredMediaType?: string; maxPixels: number },
-): Promise<{ ok: true; image: ImageProbe } | { ok: false; rejection: ProbeRejection }> {
+): Promise<{ ok: true; image: ImageProbe } | { ok: false; rejection: ImageRejection }> {
   if (bytes.length === 0) return reject(400, 'empty_body', 'The request body is empty; send the page image');
   const format = sniffFormat(bytes);
   if (!format) {

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import fontkit from '@pdf-lib/fontkit';
 import {
   beginText,
@@ -17,6 +18,9 @@ import {
 } from 'pdf-lib';
 import type { OcrLine } from './ocr.js';
 import { addSignaturePlaceholder, type SignatureInfo } from './pades.js';
+
+/** DejaVu Sans covers Latin and Cyrillic; it carries the PDF's invisible text layer. */
+export const PDF_FONT_FILE = createRequire(import.meta.url).resolve('dejavu-fonts-ttf/ttf/DejaVuSans.ttf');
 
 export type PdfPageInput = {
   /** The scan as JPEG: embedded as is, never re-encoded. */

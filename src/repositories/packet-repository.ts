@@ -1,91 +1,26 @@
 import type { Redis } from 'ioredis';
 import { newId, newTrackingCode } from '../domain/ids.js';
+import {
+  type ChainHead,
+  type EntryBody,
+  type ExclusionReason,
+  GENESIS_HASH,
+  type ProtocolEntry,
+  sealEntry,
+} from '../domain/protocol.js';
 import { type PacketStatus, type PageStatus, packetSourcesOf, pageSourcesOf } from '../domain/status.js';
 import type { Packet, PacketPdf, Page } from '../domain/types.js';
+import type { ProtocolRepository } from './protocol-repository.js';
 import type { RedisKeys } from './redis-keys.js';
+import { runScript, type ScriptEntry } from './scripts.js';
 
 /**
- * Packet state changes are compare-and-set scripts: the check of the packet's status and the write happen in one
- * atomic step, so two API processes can never, say, accept a page into a packet that was just submitted.
+ * Packets and their pages, and every change of a packet's status. Each change is one Lua compare-and-set (see ./lua):
+ * the check of the state it expects and the write happen in one atomic step, so two API processes can never, say,
+ * accept a page into a packet that was just submitted. The changes that decide who handles a packet (assign,
+ * decide, release) also check the protocol head the entry was sealed against and append the entry, so an
+ * assignment and its protocol entry exist together or not at all.
  */
-/** True when the comma-separated list in ARGV-style `list` holds `item`. */
-const LUA_CONTAINS = `
-local function contains(list, item)
-  return list ~= nil and list ~= false and string.find(',' .. list .. ',', ',' .. item .. ',', 1, true) ~= nil
-end
-`;
-
-/**
- * A page may change while the packet is open. After a failure, only the pages named in rescanPages may change, and
- * the first such upload reopens the packet (failed → open).
- */
-const PUT_PAGE = `${LUA_CONTAINS}
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return {'missing'} end
-local previous = redis.call('HGET', KEYS[2], ARGV[1])
-if previous and cjson.decode(previous).sha256 == ARGV[3] then return {'same', previous} end
-local rescan = redis.call('HGET', KEYS[1], 'rescanPages')
-if status == 'failed' and contains(rescan, ARGV[1]) then
-  redis.call('HSET', KEYS[1], 'status', 'open')
-elseif status ~= 'open' then
-  return {'status', status}
-elseif rescan and not contains(rescan, ARGV[1]) then
-  return {'rescan_only', rescan}
-end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-return {previous and 'replaced' or 'created', previous or ''}
-`;
-
-const DELETE_PAGE = `${LUA_CONTAINS}
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return {'missing'} end
-if status ~= 'open' then return {'status', status} end
-local rescan = redis.call('HGET', KEYS[1], 'rescanPages')
-if rescan and not contains(rescan, ARGV[1]) then return {'rescan_only', rescan} end
-return {'ok', redis.call('HDEL', KEYS[2], ARGV[1])}
-`;
-
-const SUBMIT = `
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return {'missing'} end
-local count = tonumber(ARGV[1])
-if not string.find(',' .. ARGV[3] .. ',', ',' .. status .. ',', 1, true) then
-  return {'status', status, redis.call('HGET', KEYS[1], 'pageCount') or ''}
-end
-local missing, extra = {}, {}
-for n = 1, count do
-  if redis.call('HEXISTS', KEYS[2], tostring(n)) == 0 then missing[#missing + 1] = n end
-end
-for _, field in ipairs(redis.call('HKEYS', KEYS[2])) do
-  if tonumber(field) > count then extra[#extra + 1] = tonumber(field) end
-end
-if #missing > 0 or #extra > 0 then return {'incomplete', missing, extra} end
-redis.call('HSET', KEYS[1], 'status', 'submitted', 'submittedAt', ARGV[2], 'pageCount', ARGV[1])
-redis.call('HDEL', KEYS[1], 'rescanPages', 'failure')
-return {'ok'}
-`;
-
-/** Moves a packet to ARGV[1] if its status is one of ARGV[2] (comma-separated), setting the fields in ARGV[3]. */
-const TRANSITION = `${LUA_CONTAINS}
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return {'missing'} end
-if not contains(ARGV[2], status) then return {'status', status} end
-redis.call('HSET', KEYS[1], 'status', ARGV[1])
-for key, value in pairs(cjson.decode(ARGV[3])) do redis.call('HSET', KEYS[1], key, value) end
-return {'ok'}
-`;
-
-/** Merges fields into one page record if it still holds the same upload and its status allows the change. */
-const UPDATE_PAGE = `
-local raw = redis.call('HGET', KEYS[1], ARGV[1])
-if not raw then return {'stale'} end
-local page = cjson.decode(raw)
-if page.sha256 ~= ARGV[2] then return {'stale'} end
-if not string.find(',' .. ARGV[4] .. ',', ',' .. page.status .. ',', 1, true) then return {'status', page.status} end
-for key, value in pairs(cjson.decode(ARGV[3])) do page[key] = value end
-redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(page))
-return {'ok'}
-`;
 
 export type PutPageResult =
   | { outcome: 'created' | 'replaced'; previous?: Page }
@@ -100,7 +35,22 @@ export type SubmitResult =
   | { outcome: 'incomplete'; missing: number[]; extra: number[] }
   | { outcome: 'not_open'; status: PacketStatus; pageCount?: number };
 
+export type AppendOutcome = 'ok' | 'head_moved' | 'packet_taken' | 'registrar_taken' | 'not_yours' | string;
+export type Appended = { outcome: AppendOutcome; entry: ProtocolEntry };
+
+/** After a release: free (or away, if he asked to be after this packet), or what an administrator set. */
+export type StatusAfterRelease = '' | 'away' | 'removed';
+
 type ScriptReply = [string, ...unknown[]];
+
+const sourcesOf = (to: PacketStatus, from?: PacketStatus) =>
+  packetSourcesOf(to).filter((status) => from === undefined || status === from);
+
+const scriptEntry = (entry: ProtocolEntry): ScriptEntry => ({
+  json: JSON.stringify(entry),
+  hash: entry.hash,
+  seq: String(entry.seq),
+});
 
 function parsePacket(row: Record<string, string>): Packet | undefined {
   if (!row.id) return undefined;
@@ -130,6 +80,7 @@ export class PacketRepository {
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
+    private readonly protocol: ProtocolRepository,
   ) {}
 
   async create(input: { ticket: string; service: string; stationId: string }): Promise<Packet> {
@@ -170,15 +121,12 @@ export class PacketRepository {
 
   /** Records a stored page while the packet is open; the same bytes again leave the existing record alone. */
   async putPage(packetId: string, page: Page): Promise<PutPageResult> {
-    const [outcome, detail] = (await this.redis.eval(
-      PUT_PAGE,
-      2,
-      this.keys.packet(packetId),
-      this.keys.packetPages(packetId),
-      String(page.n),
-      JSON.stringify(page),
-      page.sha256,
-    )) as ScriptReply;
+    const [outcome, detail] = await runScript<'putPage', ScriptReply>(
+      this.redis,
+      'putPage',
+      { packet: this.keys.packet(packetId), pages: this.keys.packetPages(packetId) },
+      { n: page.n, sha256: page.sha256, page: JSON.stringify(page) },
+    );
     switch (outcome) {
       case 'missing':
         return { outcome };
@@ -207,15 +155,12 @@ export class PacketRepository {
     status: PageStatus,
     fields: Partial<Omit<Page, 'n' | 'sha256' | 'status'>> = {},
   ): Promise<'ok' | 'stale' | PageStatus> {
-    const [outcome, detail] = (await this.redis.eval(
-      UPDATE_PAGE,
-      1,
-      this.keys.packetPages(packetId),
-      String(n),
-      sha256,
-      JSON.stringify({ ...fields, status }),
-      pageSourcesOf(status).join(','),
-    )) as ScriptReply;
+    const [outcome, detail] = await runScript<'updatePage', ScriptReply>(
+      this.redis,
+      'updatePage',
+      { pages: this.keys.packetPages(packetId) },
+      { n, sha256, sources: pageSourcesOf(status), fields: { ...fields, status } },
+    );
     if (outcome === 'status') return detail as PageStatus;
     return outcome as 'ok' | 'stale';
   }
@@ -224,16 +169,38 @@ export class PacketRepository {
     packetId: string,
     n: number,
   ): Promise<'deleted' | 'absent' | 'missing' | 'rescan_only' | PacketStatus> {
-    const [outcome, detail] = (await this.redis.eval(
-      DELETE_PAGE,
-      2,
-      this.keys.packet(packetId),
-      this.keys.packetPages(packetId),
-      String(n),
-    )) as ScriptReply;
+    const [outcome, detail] = await runScript<'deletePage', ScriptReply>(
+      this.redis,
+      'deletePage',
+      { packet: this.keys.packet(packetId), pages: this.keys.packetPages(packetId) },
+      { n },
+    );
     if (outcome === 'missing' || outcome === 'rescan_only') return outcome;
     if (outcome === 'status') return detail as PacketStatus;
     return detail === 1 ? 'deleted' : 'absent';
+  }
+
+  async submit(packetId: string, pageCount: number): Promise<SubmitResult> {
+    const [outcome, first, second] = await runScript<'submit', ScriptReply>(
+      this.redis,
+      'submit',
+      { packet: this.keys.packet(packetId), pages: this.keys.packetPages(packetId) },
+      { pages: pageCount, at: new Date().toISOString(), sources: packetSourcesOf('submitted') },
+    );
+    switch (outcome) {
+      case 'missing':
+        return { outcome };
+      case 'status':
+        return {
+          outcome: 'not_open',
+          status: first as PacketStatus,
+          ...(second ? { pageCount: Number(second) } : {}),
+        };
+      case 'incomplete':
+        return { outcome, missing: first as number[], extra: second as number[] };
+      default:
+        return { outcome: 'submitted' };
+    }
   }
 
   /**
@@ -248,41 +215,149 @@ export class PacketRepository {
     const encoded: Record<string, string> = {};
     if (fields.failure !== undefined) encoded.failure = fields.failure;
     if (fields.rescanPages !== undefined) encoded.rescanPages = fields.rescanPages.join(',');
-    const [outcome, detail] = (await this.redis.eval(
-      TRANSITION,
-      1,
-      this.keys.packet(packetId),
-      to,
-      packetSourcesOf(to).join(','),
-      JSON.stringify(encoded),
-    )) as ScriptReply;
+    const [outcome, detail] = await runScript<'transition', ScriptReply>(
+      this.redis,
+      'transition',
+      { packet: this.keys.packet(packetId) },
+      { to, sources: packetSourcesOf(to), fields: encoded },
+    );
     if (outcome === 'status') return detail as PacketStatus;
     return outcome as 'ok' | 'missing';
   }
 
-  async submit(packetId: string, pageCount: number): Promise<SubmitResult> {
-    const [outcome, first, second] = (await this.redis.eval(
-      SUBMIT,
-      2,
-      this.keys.packet(packetId),
-      this.keys.packetPages(packetId),
-      String(pageCount),
-      new Date().toISOString(),
-      packetSourcesOf('submitted').join(','),
-    )) as ScriptReply;
-    switch (outcome) {
-      case 'missing':
-        return { outcome };
-      case 'status':
-        return {
-          outcome: 'not_open',
-          status: first as PacketStatus,
-          ...(second ? { pageCount: Number(second) } : {}),
-        };
-      case 'incomplete':
-        return { outcome, missing: first as number[], extra: second as number[] };
-      default:
-        return { outcome: 'submitted' };
+  /** processing → ready, queued oldest first by ready time, and a wake-up for the dispatchers. */
+  async markReady(packetId: string, readyAt: Date, pdf: PacketPdf): Promise<string> {
+    return runScript<'markReady', string>(
+      this.redis,
+      'markReady',
+      { packet: this.keys.packet(packetId), readyQueue: this.keys.readyQueue, wake: this.keys.dispatchWake },
+      {
+        packetId,
+        readyAt: readyAt.toISOString(),
+        score: String(readyAt.getTime()),
+        pdf: JSON.stringify(pdf),
+        sources: sourcesOf('ready', 'processing'),
+      },
+    );
+  }
+
+  /** The atomic compare-and-set of a draw. 'head_moved' means another change landed first: draw again. */
+  async assign(body: EntryBody & { type: 'draw' }): Promise<Appended> {
+    const head = await this.protocol.head();
+    const entry = sealEntry(body, head, new Date());
+    const outcome = await runScript<'assign', AppendOutcome>(
+      this.redis,
+      'assign',
+      {
+        packet: this.keys.packet(body.packetId),
+        registrar: this.keys.registrar(body.chosen),
+        readyQueue: this.keys.readyQueue,
+        protocol: this.keys.protocol,
+        head: this.keys.protocolHead,
+      },
+      {
+        ...this.guard(head, entry),
+        packetId: body.packetId,
+        registrarId: body.chosen,
+        at: entry.at,
+        sources: packetSourcesOf('assigned'),
+      },
+    );
+    return { outcome, entry };
+  }
+
+  decide(
+    packetId: string,
+    registrarId: string,
+    drawSeq: number,
+    outcome: 'approved' | 'rejected',
+    note: string,
+  ): Promise<Appended> {
+    return this.appendWith(
+      { type: 'decision', packetId, registrarId, outcome, drawSeq },
+      async (entry, head) => {
+        const ticket = (await this.redis.hget(this.keys.packet(packetId), 'ticket')) ?? '';
+        return runScript<'decide', AppendOutcome>(
+          this.redis,
+          'decide',
+          {
+            packet: this.keys.packet(packetId),
+            registrar: this.keys.registrar(registrarId),
+            ticketDeciders: this.keys.ticketDeciders(ticket),
+            protocol: this.keys.protocol,
+            head: this.keys.protocolHead,
+            wake: this.keys.dispatchWake,
+          },
+          {
+            ...this.guard(head, entry),
+            registrarId,
+            outcome,
+            note,
+            at: entry.at,
+            sources: packetSourcesOf('decided'),
+          },
+        );
+      },
+    );
+  }
+
+  /**
+   * Takes a packet back from its registrar for a new draw that excludes him: his recusal, or an administrator
+   * setting him away or removing him, in the same step as his new status.
+   */
+  release(
+    packetId: string,
+    registrarId: string,
+    drawSeq: number,
+    reason: 'recusal' | 'away' | 'removed',
+    registrarStatus: StatusAfterRelease,
+  ): Promise<Appended> {
+    const exclusion: ExclusionReason = reason === 'recusal' ? 'recused' : reason;
+    return this.appendWith(
+      { type: 'release', packetId, registrarId, reason, drawSeq },
+      async (entry, head) => {
+        const score = (await this.redis.hget(this.keys.packet(packetId), 'readyScore')) ?? String(Date.now());
+        return runScript<'release', AppendOutcome>(
+          this.redis,
+          'release',
+          {
+            packet: this.keys.packet(packetId),
+            registrar: this.keys.registrar(registrarId),
+            readyQueue: this.keys.readyQueue,
+            exclusions: this.keys.packetExclusions(packetId),
+            protocol: this.keys.protocol,
+            head: this.keys.protocolHead,
+            wake: this.keys.dispatchWake,
+          },
+          {
+            ...this.guard(head, entry),
+            packetId,
+            registrarId,
+            exclusion,
+            registrarStatus,
+            queuedFor: reason === 'recusal' ? 'recusal' : 'away',
+            score,
+            sources: sourcesOf('ready', 'assigned'),
+          },
+        );
+      },
+    );
+  }
+
+  private guard(head: ChainHead, entry: ProtocolEntry) {
+    return { expectedHead: head.hash, genesis: GENESIS_HASH, entry: scriptEntry(entry) };
+  }
+
+  /** Seals `body` after the current head and lets `script` apply it; seals again only when the head moved. */
+  private async appendWith(
+    body: EntryBody,
+    script: (entry: ProtocolEntry, head: ChainHead) => Promise<AppendOutcome>,
+  ): Promise<Appended> {
+    for (let attempt = 0; ; attempt++) {
+      const head = await this.protocol.head();
+      const entry = sealEntry(body, head, new Date());
+      const outcome = await script(entry, head);
+      if (outcome !== 'head_moved' || attempt >= 20) return { outcome, entry };
     }
   }
 }

@@ -1,8 +1,17 @@
 import { type Job, Queue, type QueueOptions, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { DependencyUnavailableError } from '../domain/errors.js';
+import {
+  type FinalFailure,
+  JOBS,
+  type JobName,
+  type JobPayload,
+  type JobQueue,
+  PermanentJobFailure,
+  QUEUES,
+  type QueueName,
+} from '../domain/jobs.js';
 import type { Logger } from '../infra/logger.js';
-import { JOBS, type JobName, type JobPayload, type JobQueue, QUEUES, type QueueName } from './jobs.js';
 
 /** Defaults written once: retries with exponential backoff, and bounded history so Redis does not grow forever. */
 const DEFAULT_JOB_OPTIONS: QueueOptions['defaultJobOptions'] = {
@@ -56,10 +65,10 @@ export type JobWorkerOptions<N extends JobName> = {
   log: Logger;
   /** Job lock length and stalled-job check interval (defaults 60 s and 30 s). */
   locking?: { lockMs: number; stalledCheckMs: number };
-  /** Does the job; throws to retry, throws UnrecoverableError to fail for good. */
-  handle: (payload: JobPayload<N>, job: Job) => Promise<unknown>;
-  /** Called once a job has failed for the last time (retries exhausted, or unrecoverable). */
-  onFinalFailure?: (payload: JobPayload<N>, error: Error, job: Job) => Promise<void>;
+  /** Does the job; throws to retry, throws PermanentJobFailure to fail for good. */
+  handle: (payload: JobPayload<N>) => Promise<unknown>;
+  /** Called once a job has failed for the last time (retries exhausted, or a PermanentJobFailure). */
+  onFinalFailure?: (payload: JobPayload<N>, last: FinalFailure) => Promise<void>;
 };
 
 /** One consumer of one job type: payload validation, error listeners and final-failure handling written once. */
@@ -72,7 +81,11 @@ export function startJobWorker<N extends JobName>(name: N, options: JobWorkerOpt
     async (job: Job) => {
       const parsed = parse(job.data);
       if (!parsed.success) throw new UnrecoverableError(`invalid ${name} payload`);
-      return options.handle(parsed.data!, job);
+      try {
+        return await options.handle(parsed.data!);
+      } catch (error) {
+        throw error instanceof PermanentJobFailure ? new UnrecoverableError(error.message) : error;
+      }
     },
     {
       connection: options.connection,
@@ -86,12 +99,14 @@ export function startJobWorker<N extends JobName>(name: N, options: JobWorkerOpt
   );
   worker.on('failed', (job, error) => {
     if (!job) return;
-    const final = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+    const permanent = error instanceof UnrecoverableError;
+    const final = permanent || job.attemptsMade >= (job.opts.attempts ?? 1);
     const log = options.log.child({ jobId: job.id, packetId: job.data?.packetId });
     log.warn({ err: error, attemptsMade: job.attemptsMade, final }, `${name} job failed`);
     const parsed = parse(job.data);
     if (!final || !parsed.success || !options.onFinalFailure) return;
-    options.onFinalFailure(parsed.data!, error, job).catch((handlerError: unknown) => {
+    const last = { message: error.message, attempts: job.attemptsMade, permanent };
+    options.onFinalFailure(parsed.data!, last).catch((handlerError: unknown) => {
       log.error({ err: handlerError }, `could not record the final failure of a ${name} job`);
     });
   });

@@ -1,8 +1,7 @@
-import type { Redis } from 'ioredis';
-import { createLogger, type Logger } from '../../src/infra/logger.js';
+import { createLogger } from '../../src/infra/logger.js';
 import { TesseractPool, type TesseractPoolOptions } from '../../src/ocr/tesseract-pool.js';
-import type { Runtime } from '../../src/runtime.js';
-import type { PageWorkerDeps } from '../../src/workers/page-worker.js';
+import type { Infrastructure } from '../../src/roles/infrastructure.js';
+import { startWorkerRole } from '../../src/roles/worker.js';
 
 /** The real tesseract.js engines, as the worker role configures them by default (two workers unless told). */
 export const startTestPool = (
@@ -18,23 +17,6 @@ export const startTestPool = (
     ...options,
   });
 
-/** Page-worker dependencies wired to a test stack, the way the worker role wires them to its runtime. */
-export function pageWorkerDepsFor(
-  runtime: Runtime,
-  redisPrefix: string,
-  pool: TesseractPool,
-  connection: Redis,
-  log: Logger = runtime.log,
-): PageWorkerDeps {
-  return {
-    connection,
-    redisPrefix,
-    packets: runtime.packets,
-    store: runtime.store,
-    engines: { ocr: pool, orientation: pool },
-    metrics: runtime.metrics,
-    progress: runtime.progress,
-    log,
-    options: { concurrency: 2, maxPixels: 100_000_000, jpegQuality: 70 },
-  };
-}
+/** The worker role on a test stack, reading with a pool the test owns (and closes after the stack). */
+export const startTestWorkers = (infra: Infrastructure, pool: TesseractPool) =>
+  startWorkerRole(infra, { engines: { ocr: pool, orientation: pool } });

@@ -4,22 +4,22 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { inject } from 'vitest';
-import { buildApp } from '../../src/api/app.js';
+import { deletePrefix } from '../../fixtures/redis-cleanup.js';
 import { loadConfig } from '../../src/config.js';
 import { EMBEDDED_S3_CREDENTIALS, type EmbeddedS3, startEmbeddedS3 } from '../../src/infra/embedded-s3.js';
 import { createLogger } from '../../src/infra/logger.js';
-import { appDepsOf, createRuntime, type Runtime } from '../../src/runtime.js';
-import { deletePrefix } from './redis-cleanup.js';
+import { buildApiRole } from '../../src/roles/api.js';
+import { type Infrastructure, openInfrastructure } from '../../src/roles/infrastructure.js';
 
 export const TEST_ADMIN_TOKEN = `adm_${'t'.repeat(43)}`;
 
 export type TestStack = {
   app: FastifyInstance;
-  runtime: Runtime;
+  infra: Infrastructure;
   s3: EmbeddedS3;
   prefix: string;
   dataDir: string;
-  /** Stops the app and the runtime only (Redis data and S3 stay), as when an API process restarts. */
+  /** Stops the app and the infrastructure only (Redis data and S3 stay), as when an API process restarts. */
   restart(): Promise<void>;
   close(): Promise<void>;
 };
@@ -51,12 +51,6 @@ export function testEnv(
   };
 }
 
-export async function buildAppFor(runtime: Runtime): Promise<FastifyInstance> {
-  const app = await buildApp(appDepsOf(runtime));
-  await app.ready();
-  return app;
-}
-
 /** A real stack for one test file: real Redis (shared, own prefix), a real S3-protocol server, the real app. */
 export async function startTestStack(
   label: string,
@@ -67,14 +61,14 @@ export async function startTestStack(
   const prefix = uniquePrefix(label);
   const config = loadConfig(testEnv(s3, prefix, dataDir, extraEnv));
   const start = async () => {
-    const runtime = await createRuntime(config, createLogger(config.logLevel));
-    return { runtime, app: await buildAppFor(runtime) };
+    const infra = await openInfrastructure(config, createLogger(config.logLevel));
+    const app = await buildApiRole(infra);
+    await app.ready();
+    return { infra, app };
   };
   const stack = { ...(await start()), s3, prefix, dataDir } as TestStack;
-  const stop = async () => {
-    await stack.app.close();
-    await stack.runtime.shutdown.shutdown();
-  };
+  // Closes the app too: the API role registered it with the infrastructure's shutdown.
+  const stop = () => stack.infra.shutdown.shutdown();
   stack.restart = async () => {
     await stop();
     Object.assign(stack, await start());

@@ -39,18 +39,18 @@ async function openPacketOfA() {
 /** A ready packet drawn for a fresh registrar X (his own service), with its PDF and page-1 OCR in storage. */
 async function assignedPacket() {
   const service = `svc-${randomBytes(3).toString('hex')}`;
-  const { runtime } = stack;
-  const x = await runtime.principals.createRegistrar('X', [service]);
-  await runtime.assignments.setRegistrarStatus(x.registrar.id, 'free');
-  const packet = await readyPacket(runtime, service);
-  await runtime.store.put(
+  const { infra } = stack;
+  const x = await infra.repositories.registrars.create('X', [service]);
+  await infra.repositories.registrars.setStatus(x.registrar.id, 'free');
+  const packet = await readyPacket(infra, service);
+  await infra.store.put(
     packet.pdfKey,
     Buffer.from('%PDF-1.7 fixture'.padEnd(packet.pdfBytes)),
     'application/pdf',
   );
   const sha = 'c'.repeat(64);
   const ocrKey = ocrResultKey(packet.id, 1, sha);
-  await runtime.store.put(
+  await infra.store.put(
     ocrKey,
     Buffer.from(JSON.stringify({ text: 'текст', lines: [], confidence: 90 })),
     'application/json',
@@ -71,18 +71,18 @@ async function assignedPacket() {
     ms: {},
     finishedAt: '',
   };
-  await runtime.redis.hset(
+  await infra.redis.hset(
     `${stack.prefix}:packet:${packet.id}:pages`,
     '1',
     JSON.stringify({ n: 1, status: 'done', sha256: sha, processing }),
   );
-  await dispatcherFor(runtime).dispatchAll();
-  expect((await runtime.packets.get(packet.id))!.registrarId).toBe(x.registrar.id);
+  await dispatcherFor(infra).dispatchAll();
+  expect((await infra.repositories.packets.get(packet.id))!.registrarId).toBe(x.registrar.id);
   return { packetId: packet.id, registrarX: x.token };
 }
 
 const freshRegistrarId = async () =>
-  (await stack.runtime.principals.createRegistrar('Z', ['z'])).registrar.id;
+  (await stack.infra.repositories.registrars.create('Z', ['z'])).registrar.id;
 const at = (url: string) => async (): Promise<Prepared> => ({ url });
 const deny = { none: 401, bad: 401 } as const;
 
@@ -214,7 +214,7 @@ beforeAll(async () => {
   tokens.bad = `sta_${'x'.repeat(43)}`;
   tokens.stationA = (await api.createStation('A')).token;
   tokens.stationB = (await api.createStation('B')).token;
-  tokens.registrarY = (await stack.runtime.principals.createRegistrar('Y', ['land'])).token;
+  tokens.registrarY = (await stack.infra.repositories.registrars.create('Y', ['land'])).token;
 });
 afterAll(async () => {
   await stack?.close();

@@ -120,12 +120,12 @@ describe('access matrix', () => {
 
   it('stores tokens only as hashes', async () => {
     const created = await api.createStation('Hashed');
-    const keys = await stack.runtime.redis.keys(`${stack.prefix}:*`);
+    const keys = await stack.infra.redis.keys(`${stack.prefix}:*`);
     const values = await Promise.all(
       keys.map(async (key) => {
-        const type = await stack.runtime.redis.type(key);
-        if (type === 'string') return stack.runtime.redis.get(key);
-        if (type === 'hash') return JSON.stringify(await stack.runtime.redis.hgetall(key));
+        const type = await stack.infra.redis.type(key);
+        if (type === 'string') return stack.infra.redis.get(key);
+        if (type === 'hash') return JSON.stringify(await stack.infra.redis.hgetall(key));
         return '';
       }),
     );

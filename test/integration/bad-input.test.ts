@@ -180,7 +180,7 @@ describe('bad uploads get a clear 4xx and change nothing', () => {
     expect(response.statusCode).toBe(status);
     expect(errorCodeOf(response)).toBe(code);
     expect((await api.getPacket(station.token, packetId)).json()).toEqual(before);
-    const original = await stack.runtime.store.get(
+    const original = await stack.infra.store.get(
       originalPageKey(packetId, 1, createHash('sha256').update(acceptedPage).digest('hex')),
     );
     expect(original.equals(acceptedPage)).toBe(true);
@@ -320,6 +320,20 @@ describe('bad JSON and ids', () => {
       code: 'not_found',
     },
     { name: 'unknown route', method: 'GET', url: () => '/v1/nothing-here', status: 404, code: 'not_found' },
+    {
+      name: 'broken percent-encoding in the path',
+      method: 'GET',
+      url: () => '/v1/packets/pk_%E0%A4%A',
+      status: 400,
+      code: 'invalid_url',
+    },
+    {
+      name: 'an over-long packet id',
+      method: 'GET',
+      url: () => `/v1/packets/pk_${'A'.repeat(400)}`,
+      status: 414,
+      code: 'uri_too_long',
+    },
   ];
 
   it.each(cases)('$name → $status $code', async ({ method, url, token, raw, payload, status, code }) => {
@@ -353,7 +367,7 @@ describe('bad JSON and ids', () => {
 describe('the service stays healthy', () => {
   it('is ready after all of the above, and the queue holds one job per accepted page', async () => {
     expect((await api.json('GET', '/health/ready')).statusCode).toBe(200);
-    const jobs = await stack.runtime.jobs.queues
+    const jobs = await stack.infra.jobs.queues
       .get('pages')!
       .getJobs(['waiting', 'delayed', 'active', 'failed']);
     expect(jobs.filter((job) => job.data.packetId === packetId)).toHaveLength(2);

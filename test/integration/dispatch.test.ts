@@ -2,11 +2,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dispatcher } from '../../src/dispatch/dispatcher.js';
-import { chiSquarePValue, fairnessOf } from '../../src/dispatch/fairness.js';
-import { type DrawEntry, type ProtocolEntry, verifyChain } from '../../src/dispatch/protocol.js';
+import { chiSquarePValue, fairnessOf } from '../../src/domain/fairness.js';
+import { type DrawEntry, type ProtocolEntry, verifyChain } from '../../src/domain/protocol.js';
 import { connectRedis } from '../../src/infra/redis.js';
 import { apiClient, errorCodeOf } from '../helpers/api-client.js';
-import { dispatcherFor, freeRegistrars, readyPacket } from '../helpers/dispatch.js';
+import { dispatcherFor, dispatchLoopFor, freeRegistrars, readyPacket } from '../helpers/dispatch.js';
 import { startTestStack, TEST_ADMIN_TOKEN, type TestStack } from '../helpers/stack.js';
 
 /** Each describe gets a fresh stack (own Redis prefix), so pools and protocols never mix. */
@@ -28,16 +28,16 @@ describe('uniformity', () => {
   const held = withStack('uniform');
 
   it('3 000 draws over 5 free registrars are uniform (chi-square p > 0.001)', async () => {
-    const { runtime } = held.stack;
-    const registrars = await freeRegistrars(runtime, 5);
-    const dispatcher = dispatcherFor(runtime);
+    const { infra } = held.stack;
+    const registrars = await freeRegistrars(infra, 5);
+    const dispatcher = dispatcherFor(infra);
     const counts = new Map(registrars.map((id) => [id, 0]));
     for (let i = 0; i < 3000; i++) {
-      const packet = await readyPacket(runtime);
+      const packet = await readyPacket(infra);
       expect(await dispatcher.dispatchAll()).toBe(1);
-      const assigned = (await runtime.packets.get(packet.id))!;
+      const assigned = (await infra.repositories.packets.get(packet.id))!;
       counts.set(assigned.registrarId!, counts.get(assigned.registrarId!)! + 1);
-      const { outcome } = await runtime.assignments.decide(
+      const { outcome } = await infra.repositories.packets.decide(
         packet.id,
         assigned.registrarId!,
         assigned.drawSeq!,
@@ -53,10 +53,13 @@ describe('uniformity', () => {
     );
     expect(pValue).toBeGreaterThan(0.001);
 
-    const report = fairnessOf(await runtime.assignments.entries());
+    const report = fairnessOf(await infra.repositories.protocol.entries());
     expect(report.services[0]).toMatchObject({ service: 'land', draws: 3000, degreesOfFreedom: 4 });
     expect(report.services[0]!.pValue!).toBeCloseTo(pValue, 6);
-    expect(verifyChain(await runtime.assignments.entries())).toMatchObject({ ok: true, entries: 6000 });
+    expect(verifyChain(await infra.repositories.protocol.entries())).toMatchObject({
+      ok: true,
+      entries: 6000,
+    });
   }, 120_000);
 });
 
@@ -64,19 +67,19 @@ describe('races', () => {
   const held = withStack('races');
 
   it('three dispatchers, 200 packets, 10 registrars flipping: each packet assigned once, nobody holds two', async () => {
-    const { runtime } = held.stack;
-    const registrars = await freeRegistrars(runtime, 10);
+    const { infra } = held.stack;
+    const registrars = await freeRegistrars(infra, 10);
     const connections: Redis[] = [];
     const dispatchers: Dispatcher[] = [];
     const loops: Promise<void>[] = [];
     for (let i = 0; i < 3; i++) {
-      const blocking = await connectRedis(runtime.redisUrl, 'blocking');
-      const dispatcher = dispatcherFor(runtime, { sweepSeconds: 1 });
+      const blocking = await connectRedis(infra.redisUrl, 'blocking');
+      const dispatcher = dispatchLoopFor(infra);
       connections.push(blocking);
       dispatchers.push(dispatcher);
       loops.push(dispatcher.run(blocking));
     }
-    const packets = await Promise.all(Array.from({ length: 200 }, () => readyPacket(runtime)));
+    const packets = await Promise.all(Array.from({ length: 200 }, () => readyPacket(infra)));
 
     // Registrars decide what they get, and now and then go away for a moment and come back.
     let decided = 0;
@@ -84,10 +87,10 @@ describe('races', () => {
     while (decided < packets.length && Date.now() < deadline) {
       await Promise.all(
         registrars.map(async (id, i) => {
-          const registrar = (await runtime.principals.getRegistrar(id))!;
+          const registrar = (await infra.repositories.registrars.get(id))!;
           if (registrar.packetId) {
-            const packet = (await runtime.packets.get(registrar.packetId))!;
-            const { outcome } = await runtime.assignments.decide(
+            const packet = (await infra.repositories.packets.get(registrar.packetId))!;
+            const { outcome } = await infra.repositories.packets.decide(
               packet.id,
               id,
               packet.drawSeq!,
@@ -96,7 +99,7 @@ describe('races', () => {
             );
             if (outcome === 'ok') decided++;
           } else if (registrar.status === 'away' || (decided + i) % 7 === 0) {
-            await runtime.assignments.setRegistrarStatus(id, registrar.status === 'away' ? 'free' : 'away');
+            await infra.repositories.registrars.setStatus(id, registrar.status === 'away' ? 'free' : 'away');
           }
         }),
       );
@@ -107,7 +110,7 @@ describe('races', () => {
     await Promise.all(loops);
 
     expect(decided).toBe(200);
-    const entries = await runtime.assignments.entries();
+    const entries = await infra.repositories.protocol.entries();
     expect(verifyChain(entries)).toMatchObject({ ok: true, entries: 400 });
     const draws = drawsOf(entries);
     expect(new Set(draws.map((draw) => draw.packetId)).size).toBe(200);
@@ -123,7 +126,7 @@ describe('races', () => {
         holding.delete(entry.registrarId);
       }
     }
-    const lost = (await runtime.metrics.lostRaces.get()).values[0]?.value ?? 0;
+    const lost = (await infra.metrics.lostRaces.get()).values[0]?.value ?? 0;
     console.log(
       `200 packets, 3 dispatchers, 10 registrars: ${draws.length} draws, ${lost} lost races redrawn`,
     );
@@ -135,31 +138,31 @@ describe('redistribution and exclusions', () => {
   const api = apiClient(() => held.stack.app);
 
   it('a recusal sends the packet back for a new draw without the registrar, linked to the previous one', async () => {
-    const { runtime } = held.stack;
-    const [first, second] = await freeRegistrars(runtime, 2, ['recusal-service']);
-    const dispatcher = dispatcherFor(runtime);
-    const packet = await readyPacket(runtime, 'recusal-service');
+    const { infra } = held.stack;
+    const [first, second] = await freeRegistrars(infra, 2, ['recusal-service']);
+    const dispatcher = dispatcherFor(infra);
+    const packet = await readyPacket(infra, 'recusal-service');
     await dispatcher.dispatchAll();
-    const holder = (await runtime.packets.get(packet.id))!.registrarId!;
+    const holder = (await infra.repositories.packets.get(packet.id))!.registrarId!;
     const other = holder === first ? second! : first!;
-    const token = (await runtime.principals.createRegistrar('tmp', ['none'])).token; // a stranger
+    const token = (await infra.repositories.registrars.create('tmp', ['none'])).token; // a stranger
     expect(
       (await api.json('POST', `/v1/registrar/packets/${packet.id}/recuse`, token, { reason: 'not mine' }))
         .statusCode,
     ).toBe(404);
 
-    const { outcome } = await runtime.assignments.release(
+    const { outcome } = await infra.repositories.packets.release(
       packet.id,
       holder,
-      (await runtime.packets.get(packet.id))!.drawSeq!,
+      (await infra.repositories.packets.get(packet.id))!.drawSeq!,
       'recusal',
       '',
     );
     expect(outcome).toBe('ok');
     await dispatcher.dispatchAll();
-    const after = (await runtime.packets.get(packet.id))!;
+    const after = (await infra.repositories.packets.get(packet.id))!;
     expect(after.registrarId).toBe(other);
-    const entries = await runtime.assignments.entries();
+    const entries = await infra.repositories.protocol.entries();
     const release = entries.find((entry) => entry.type === 'release')!;
     const redraw = drawsOf(entries).at(-1)!;
     expect(release).toMatchObject({ reason: 'recusal', registrarId: holder, packetId: packet.id });
@@ -168,36 +171,36 @@ describe('redistribution and exclusions', () => {
   });
 
   it('an administrator setting the holder away makes a new draw that excludes him', async () => {
-    const { runtime } = held.stack;
-    await freeRegistrars(runtime, 2, ['away-service']);
-    const dispatcher = dispatcherFor(runtime);
-    const packet = await readyPacket(runtime, 'away-service');
+    const { infra } = held.stack;
+    await freeRegistrars(infra, 2, ['away-service']);
+    const dispatcher = dispatcherFor(infra);
+    const packet = await readyPacket(infra, 'away-service');
     await dispatcher.dispatchAll();
-    const holder = (await runtime.packets.get(packet.id))!.registrarId!;
+    const holder = (await infra.repositories.packets.get(packet.id))!.registrarId!;
     const response = await api.json('PUT', `/v1/registrars/${holder}/status`, TEST_ADMIN_TOKEN, {
       status: 'away',
     });
     expect(response.statusCode).toBe(200);
     expect(response.json().status).toBe('away');
     await dispatcher.dispatchAll();
-    const after = (await runtime.packets.get(packet.id))!;
+    const after = (await infra.repositories.packets.get(packet.id))!;
     expect(after.registrarId).not.toBe(holder);
-    const redraw = drawsOf(await runtime.assignments.entries()).at(-1)!;
+    const redraw = drawsOf(await infra.repositories.protocol.entries()).at(-1)!;
     expect(redraw).toMatchObject({ reason: 'away', packetId: packet.id });
     expect(redraw.excluded).toContainEqual({ registrarId: holder, reason: 'away' });
   });
 
   it('a registrar who decided a packet of a ticket is excluded from later packets of that ticket', async () => {
-    const { runtime } = held.stack;
-    await freeRegistrars(runtime, 2, ['ticket-service']);
-    const dispatcher = dispatcherFor(runtime);
-    const first = await readyPacket(runtime, 'ticket-service', 'SAME-1');
+    const { infra } = held.stack;
+    await freeRegistrars(infra, 2, ['ticket-service']);
+    const dispatcher = dispatcherFor(infra);
+    const first = await readyPacket(infra, 'ticket-service', 'SAME-1');
     await dispatcher.dispatchAll();
-    const decider = (await runtime.packets.get(first.id))!;
-    await runtime.assignments.decide(first.id, decider.registrarId!, decider.drawSeq!, 'rejected', '');
-    const resubmitted = await readyPacket(runtime, 'ticket-service', 'SAME-1');
+    const decider = (await infra.repositories.packets.get(first.id))!;
+    await infra.repositories.packets.decide(first.id, decider.registrarId!, decider.drawSeq!, 'rejected', '');
+    const resubmitted = await readyPacket(infra, 'ticket-service', 'SAME-1');
     await dispatcher.dispatchAll();
-    const redraw = drawsOf(await runtime.assignments.entries()).at(-1)!;
+    const redraw = drawsOf(await infra.repositories.protocol.entries()).at(-1)!;
     expect(redraw.packetId).toBe(resubmitted.id);
     expect(redraw.chosen).not.toBe(decider.registrarId);
     expect(redraw.excluded).toContainEqual({
@@ -207,32 +210,32 @@ describe('redistribution and exclusions', () => {
   });
 
   it('waits while fewer than DISPATCH_MIN_POOL eligible registrars are free, visibly', async () => {
-    const { runtime } = held.stack;
-    const [a, b, c] = await freeRegistrars(runtime, 3, ['pool-service']);
-    await runtime.assignments.setRegistrarStatus(c!, 'away');
-    const dispatcher = dispatcherFor(runtime, { minPool: 3 });
-    const packet = await readyPacket(runtime, 'pool-service');
+    const { infra } = held.stack;
+    const [a, b, c] = await freeRegistrars(infra, 3, ['pool-service']);
+    await infra.repositories.registrars.setStatus(c!, 'away');
+    const dispatcher = dispatcherFor(infra, { minPool: 3 });
+    const packet = await readyPacket(infra, 'pool-service');
     expect(await dispatcher.dispatchAll()).toBe(0);
-    expect((await runtime.packets.get(packet.id))!.status).toBe('ready');
-    expect((await runtime.metrics.starvedPackets.get()).values[0]?.value).toBe(1);
-    await runtime.assignments.setRegistrarStatus(c!, 'free');
+    expect((await infra.repositories.packets.get(packet.id))!.status).toBe('ready');
+    expect((await infra.metrics.starvedPackets.get()).values[0]?.value).toBe(1);
+    await infra.repositories.registrars.setStatus(c!, 'free');
     expect(await dispatcher.dispatchAll()).toBe(1);
-    const draw = drawsOf(await runtime.assignments.entries()).at(-1)!;
+    const draw = drawsOf(await infra.repositories.protocol.entries()).at(-1)!;
     expect(draw).toMatchObject({ packetId: packet.id, reason: 'registrar_free', eligible: [a, b, c].sort() });
   });
 
   it('a registrar turning free gets one of the oldest DISPATCH_WINDOW packets he may take, at random', async () => {
-    const { runtime } = held.stack;
+    const { infra } = held.stack;
     const waiting = [];
     for (let i = 0; i < 5; i++) {
-      waiting.push(await readyPacket(runtime, 'window-service'));
+      waiting.push(await readyPacket(infra, 'window-service'));
       await sleep(3); // distinct ready times: equal times would order by id
     }
-    const dispatcher = dispatcherFor(runtime, { window: 3 });
+    const dispatcher = dispatcherFor(infra, { window: 3 });
     expect(await dispatcher.dispatchAll()).toBe(0);
-    const [registrar] = await freeRegistrars(runtime, 1, ['window-service']);
+    const [registrar] = await freeRegistrars(infra, 1, ['window-service']);
     expect(await dispatcher.dispatchAll()).toBe(1);
-    const draw = drawsOf(await runtime.assignments.entries()).at(-1)!;
+    const draw = drawsOf(await infra.repositories.protocol.entries()).at(-1)!;
     expect(draw.packetWindow.packetIds).toEqual(waiting.slice(0, 3).map((packet) => packet.id));
     expect(draw.packetId).toBe(draw.packetWindow.packetIds[draw.packetWindow.randomIndex]);
     expect(draw).toMatchObject({ chosen: registrar, reason: 'registrar_free' });
@@ -244,32 +247,38 @@ describe('protocol audit and registrar routes', () => {
   const api = apiClient(() => held.stack.app);
 
   it('verifies the chain, and points at an entry that was tampered with or a missing tail', async () => {
-    const { runtime, prefix } = held.stack;
-    await freeRegistrars(runtime, 2, ['audit-service']);
-    const dispatcher = dispatcherFor(runtime);
+    const { infra, prefix } = held.stack;
+    await freeRegistrars(infra, 2, ['audit-service']);
+    const dispatcher = dispatcherFor(infra);
     for (let i = 0; i < 4; i++) {
-      const packet = await readyPacket(runtime, 'audit-service');
+      const packet = await readyPacket(infra, 'audit-service');
       await dispatcher.dispatchAll();
-      const assigned = (await runtime.packets.get(packet.id))!;
-      await runtime.assignments.decide(packet.id, assigned.registrarId!, assigned.drawSeq!, 'approved', '');
+      const assigned = (await infra.repositories.packets.get(packet.id))!;
+      await infra.repositories.packets.decide(
+        packet.id,
+        assigned.registrarId!,
+        assigned.drawSeq!,
+        'approved',
+        '',
+      );
     }
     const verify = () =>
       api.json('GET', '/v1/audit/verify', TEST_ADMIN_TOKEN).then((response) => response.json());
     expect(await verify()).toMatchObject({ ok: true, entries: 8 });
 
     const key = `${prefix}:protocol`;
-    const original = (await runtime.redis.lindex(key, 2))!;
+    const original = (await infra.redis.lindex(key, 2))!;
     const edited = JSON.parse(original);
     edited.outcome = edited.type === 'decision' ? 'rejected' : edited.outcome;
     edited.chosen = edited.type === 'draw' ? 'rg_someone_else_entirely__' : edited.chosen;
-    await runtime.redis.lset(key, 2, JSON.stringify(edited));
+    await infra.redis.lset(key, 2, JSON.stringify(edited));
     expect(await verify()).toMatchObject({ ok: false, brokenAt: 3 });
-    await runtime.redis.lset(key, 2, original);
+    await infra.redis.lset(key, 2, original);
     expect(await verify()).toMatchObject({ ok: true });
 
-    const last = (await runtime.redis.rpop(key))!;
+    const last = (await infra.redis.rpop(key))!;
     expect(await verify()).toMatchObject({ ok: false, brokenAt: 8 });
-    await runtime.redis.rpush(key, last);
+    await infra.redis.rpush(key, last);
 
     const page = (await api.json('GET', '/v1/audit/assignments?after=2&limit=3', TEST_ADMIN_TOKEN)).json();
     expect(page.entries.map((entry: ProtocolEntry) => entry.seq)).toEqual([3, 4, 5]);
@@ -278,15 +287,15 @@ describe('protocol audit and registrar routes', () => {
     expect(fairness.services[0]).toMatchObject({ service: 'audit-service', draws: 4 });
     // Mirrored to S3, one object per entry.
     await dispatcher.mirrorProtocol();
-    expect(await runtime.store.stat('protocol/0000000008.json')).toBeDefined();
+    expect(await infra.store.stat('protocol/0000000008.json')).toBeDefined();
   });
 
   it('walks a registrar through status, assignment, decision; stations and the public never see him', async () => {
-    const { runtime } = held.stack;
+    const { infra } = held.stack;
     const station = await api.createStation();
     const stationPacket = await api.createPacket(station.token, { ticket: 'R-1', service: 'route-service' });
-    const created = await runtime.principals.createRegistrar('Ivanna', ['route-service']);
-    const other = await runtime.principals.createRegistrar('Petro', ['route-service']);
+    const created = await infra.repositories.registrars.create('Ivanna', ['route-service']);
+    const other = await infra.repositories.registrars.create('Petro', ['route-service']);
     const token = created.token;
     expect((await api.json('GET', '/v1/registrar/assignment', token)).statusCode).toBe(204);
     expect((await api.json('PUT', '/v1/registrar/status', token, { status: 'free' })).json()).toEqual({
@@ -294,21 +303,21 @@ describe('protocol audit and registrar routes', () => {
       awayAfterCurrentPacket: false,
     });
     // Move the station's packet to ready as the bundle job would (no pages are needed for the dispatcher).
-    await runtime.redis.hset(
+    await infra.redis.hset(
       `${held.stack.prefix}:packet:${stationPacket.id}`,
       'status',
       'processing',
       'pageCount',
       '1',
     );
-    await runtime.assignments.markReady(stationPacket.id, new Date(), {
+    await infra.repositories.packets.markReady(stationPacket.id, new Date(), {
       key: 'x',
       sha256: 'a'.repeat(64),
       bytes: 1,
       pages: 1,
     });
     const poll = api.json('GET', '/v1/registrar/assignment?wait=5', token);
-    await dispatcherFor(runtime).dispatchAll();
+    await dispatcherFor(infra).dispatchAll();
     const assignment = await poll;
     expect(assignment.statusCode).toBe(200);
     expect(assignment.json()).toMatchObject({
@@ -352,7 +361,7 @@ describe('protocol audit and registrar routes', () => {
       reason: 'too late',
     });
     expect(lateRecusal.statusCode).toBe(409);
-    expect((await runtime.principals.getRegistrar(created.registrar.id))!.status).toBe('away');
+    expect((await infra.repositories.registrars.get(created.registrar.id))!.status).toBe('away');
     expect((await api.json('GET', `/v1/track/${stationPacket.trackingCode}`)).json()).toEqual({
       status: 'decided',
       outcome: 'approved',
@@ -360,8 +369,8 @@ describe('protocol audit and registrar routes', () => {
   });
 
   it('removing a registrar revokes his token', async () => {
-    const { runtime } = held.stack;
-    const created = await runtime.principals.createRegistrar('Leaving', ['route-service']);
+    const { infra } = held.stack;
+    const created = await infra.repositories.registrars.create('Leaving', ['route-service']);
     expect((await api.json('GET', '/v1/registrar/assignment', created.token)).statusCode).toBe(204);
     expect(
       (await api.json('DELETE', `/v1/registrars/${created.registrar.id}`, TEST_ADMIN_TOKEN)).statusCode,

@@ -1,27 +1,21 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatePage } from '../../fixtures/page-generator.js';
-import { verifyChain } from '../../src/dispatch/protocol.js';
+import { verifyChain } from '../../src/domain/protocol.js';
 import { startEmbeddedS3 } from '../../src/infra/embedded-s3.js';
 import { createLogger } from '../../src/infra/logger.js';
-import { connectRedis, type SpawnedRedis, spawnRedisServer } from '../../src/infra/redis.js';
-import { loadSigningIdentity } from '../../src/infra/signing-identity.js';
+import { type SpawnedRedis, spawnRedisServer } from '../../src/infra/redis.js';
 import type { TesseractPool } from '../../src/ocr/tesseract-pool.js';
-import { startBundleWorker } from '../../src/workers/bundle-worker.js';
-import { startPageWorker } from '../../src/workers/page-worker.js';
-import { PDF_FONT_FILE } from '../../src/workers/start-worker-role.js';
 import { apiClient } from '../helpers/api-client.js';
 import { dispatcherFor, freeRegistrars, readyPacket } from '../helpers/dispatch.js';
-import { pageWorkerDepsFor, startTestPool } from '../helpers/ocr-pool.js';
+import { startTestPool, startTestWorkers } from '../helpers/ocr-pool.js';
 import { type ServiceProcess, startServiceProcess } from '../helpers/service-process.js';
 import { startTestStack, type TestStack, testEnv } from '../helpers/stack.js';
 
-const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+const _log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
 
 async function until<T>(
   what: string,
@@ -96,7 +90,7 @@ describe('a worker process killed in the middle of OCR, again and again', () => 
       expect(await survivor.stop('SIGTERM')).toBe(0);
     }
     expect(kills).toBe(3);
-    const counts = await stack.runtime.jobs.queues
+    const counts = await stack.infra.jobs.queues
       .get('pages')!
       .getJobCounts('completed', 'failed', 'waiting', 'active', 'delayed');
     expect(counts).toMatchObject({ completed: 4, failed: 0, waiting: 0, active: 0, delayed: 0 });
@@ -111,38 +105,15 @@ describe('a worker process killed in the middle of OCR, again and again', () => 
 describe('S3 unavailable while a packet is bundled', () => {
   let stack: TestStack;
   let pool: TesseractPool;
-  let connection: Redis;
-  let workers: Worker[];
   const api = apiClient(() => stack.app);
   beforeAll(async () => {
     stack = await startTestStack('fault-s3');
     pool = await startTestPool({ workers: 1 });
-    connection = await connectRedis(stack.runtime.redisUrl, 'blocking');
-    const identity = await loadSigningIdentity(
-      { kind: 'generated', dataDir: stack.dataDir, office: 'Office' },
-      log,
-    );
-    workers = [
-      startPageWorker(pageWorkerDepsFor(stack.runtime, stack.prefix, pool, connection, log)),
-      startBundleWorker({
-        connection,
-        redisPrefix: stack.prefix,
-        packets: stack.runtime.packets,
-        assignments: stack.runtime.assignments,
-        store: stack.runtime.store,
-        identity,
-        font: await readFile(PDF_FONT_FILE),
-        office: { name: 'Office', location: 'Kyiv' },
-        metrics: stack.runtime.metrics,
-        log,
-      }),
-    ];
+    await startTestWorkers(stack.infra, pool);
   });
   afterAll(async () => {
-    await Promise.all(workers.map((worker) => worker.close()));
-    await connection?.quit();
-    await pool?.close();
     await stack?.close();
+    await pool?.close();
   });
 
   it('retries with backoff and completes once S3 is back (~10 s later)', async () => {
@@ -161,9 +132,7 @@ describe('S3 unavailable while a packet is bundled', () => {
     await until(
       'a failed bundle attempt',
       async () => {
-        const jobs = await stack.runtime.jobs.queues
-          .get('packets')!
-          .getJobs(['delayed', 'waiting', 'active']);
+        const jobs = await stack.infra.jobs.queues.get('packets')!.getJobs(['delayed', 'waiting', 'active']);
         return jobs.some((job) => job.attemptsMade > 0);
       },
       30_000,
@@ -180,7 +149,7 @@ describe('S3 unavailable while a packet is bundled', () => {
       60_000,
     );
     expect(ready.status).toBe('ready');
-    const [job] = await stack.runtime.jobs.queues.get('packets')!.getJobs(['completed']);
+    const [job] = await stack.infra.jobs.queues.get('packets')!.getJobs(['completed']);
     expect(job!.attemptsMade).toBeGreaterThan(1);
   }, 120_000);
 });
@@ -190,22 +159,17 @@ describe('Redis killed and restarted while pages are processed', () => {
   let redisDir: string;
   let stack: TestStack;
   let pool: TesseractPool;
-  let connection: Redis;
-  let worker: Worker;
   const api = apiClient(() => stack.app);
   beforeAll(async () => {
     redisDir = await mkdtemp(path.join(os.tmpdir(), 'scan-test-redis-restart-'));
     redis = await spawnRedisServer(redisDir);
     stack = await startTestStack('fault-redis', { REDIS_URL: redis.url });
     pool = await startTestPool({ workers: 1 });
-    connection = await connectRedis(redis.url, 'blocking');
-    worker = startPageWorker(pageWorkerDepsFor(stack.runtime, stack.prefix, pool, connection, log));
+    await startTestWorkers(stack.infra, pool);
   });
   afterAll(async () => {
-    await worker?.close();
-    await connection?.quit();
-    await pool?.close();
     await stack?.close().catch(() => {});
+    await pool?.close();
     await redis?.stop();
     await rm(redisDir, { recursive: true, force: true });
   });
@@ -254,32 +218,33 @@ describe('a dispatcher that dies between draw and assignment', () => {
   });
 
   it('loses nothing: another dispatcher assigns the packet once, and the chain verifies', async () => {
-    const { runtime } = stack;
-    await freeRegistrars(runtime, 3, ['fault']);
-    const packet = await readyPacket(runtime, 'fault');
+    const { infra } = stack;
+    await freeRegistrars(infra, 3, ['fault']);
+    const packet = await readyPacket(infra, 'fault');
     // This dispatcher draws, then "dies" at the moment it would commit the assignment.
-    const doomed = dispatcherFor(runtime);
-    const realAssign = runtime.assignments.assign.bind(runtime.assignments);
-    runtime.assignments.assign = async () => {
+    const doomed = dispatcherFor(infra);
+    const { packets } = infra.repositories;
+    const realAssign = packets.assign.bind(packets);
+    packets.assign = async () => {
       throw new Error('process killed between draw and assignment');
     };
     await expect(doomed.dispatchAll()).rejects.toThrow('killed');
-    runtime.assignments.assign = realAssign;
-    expect((await runtime.packets.get(packet.id))!.status).toBe('ready');
-    expect(await runtime.assignments.entries()).toEqual([]);
+    packets.assign = realAssign;
+    expect((await infra.repositories.packets.get(packet.id))!.status).toBe('ready');
+    expect(await infra.repositories.protocol.entries()).toEqual([]);
 
-    expect(await dispatcherFor(runtime).dispatchAll()).toBe(1);
-    const assigned = (await runtime.packets.get(packet.id))!;
+    expect(await dispatcherFor(infra).dispatchAll()).toBe(1);
+    const assigned = (await infra.repositories.packets.get(packet.id))!;
     expect(assigned.status).toBe('assigned');
-    const entries = await runtime.assignments.entries();
+    const entries = await infra.repositories.protocol.entries();
     expect(entries.filter((entry) => entry.type === 'draw' && entry.packetId === packet.id)).toHaveLength(1);
     expect(verifyChain(entries).ok).toBe(true);
   });
 
   it('survives dispatcher processes being SIGKILLed while 40 packets are drawn and decided', async () => {
-    const { runtime } = stack;
-    const registrars = await freeRegistrars(runtime, 4, ['fault-loop']);
-    const packets = await Promise.all(Array.from({ length: 40 }, () => readyPacket(runtime, 'fault-loop')));
+    const { infra } = stack;
+    const registrars = await freeRegistrars(infra, 4, ['fault-loop']);
+    const packets = await Promise.all(Array.from({ length: 40 }, () => readyPacket(infra, 'fault-loop')));
     const env = testEnv(stack.s3, stack.prefix, stack.dataDir, {
       ROLE: 'dispatcher',
       METRICS_PORT: '0',
@@ -291,10 +256,13 @@ describe('a dispatcher that dies between draw and assignment', () => {
     const deadline = Date.now() + 120_000;
     while (decided < packets.length && Date.now() < deadline) {
       for (const id of registrars) {
-        const registrar = (await runtime.principals.getRegistrar(id))!;
+        const registrar = (await infra.repositories.registrars.get(id))!;
         if (!registrar.packetId) continue;
-        const held = (await runtime.packets.get(registrar.packetId))!;
-        if ((await runtime.assignments.decide(held.id, id, held.drawSeq!, 'approved', '')).outcome === 'ok')
+        const held = (await infra.repositories.packets.get(registrar.packetId))!;
+        if (
+          (await infra.repositories.packets.decide(held.id, id, held.drawSeq!, 'approved', '')).outcome ===
+          'ok'
+        )
           decided++;
       }
       // Kill the dispatcher after every 8 decisions (several may land in one pass, so compare, not modulo).
@@ -311,7 +279,7 @@ describe('a dispatcher that dies between draw and assignment', () => {
     expect(await dispatcher.stop('SIGTERM')).toBe(0);
     expect(decided).toBe(40);
     expect(kills).toBeGreaterThanOrEqual(3);
-    const entries = await runtime.assignments.entries();
+    const entries = await infra.repositories.protocol.entries();
     expect(verifyChain(entries).ok).toBe(true);
     const draws = entries.filter(
       (entry) => entry.type === 'draw' && packets.some((p) => p.id === entry.packetId),

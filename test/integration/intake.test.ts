@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JOBS } from '../../src/domain/jobs.js';
 import { originalPageKey } from '../../src/storage/object-keys.js';
-import { JOBS } from '../../src/workers/jobs.js';
 import { apiClient, errorCodeOf } from '../helpers/api-client.js';
 import { makePage } from '../helpers/images.js';
 import { startTestStack, TEST_ADMIN_TOKEN, type TestStack } from '../helpers/stack.js';
@@ -18,7 +18,7 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const pagesQueue = () => stack.runtime.jobs.queues.get('pages')!;
+const pagesQueue = () => stack.infra.jobs.queues.get('pages')!;
 const jobIdFor = (packetId: string, n: number, bytes: Buffer) =>
   JOBS.processPage.jobId({ packetId, n, sha256: sha256(bytes) });
 
@@ -73,7 +73,7 @@ describe('station intake', () => {
     expect(response.statusCode).toBe(201);
     expect(response.json()).toEqual({ n: 1, sha256: sha256(page), bytes: page.length });
 
-    const stored = await stack.runtime.store.get(originalPageKey(packet.id, 1, sha256(page)));
+    const stored = await stack.infra.store.get(originalPageKey(packet.id, 1, sha256(page)));
     expect(stored.equals(page)).toBe(true);
     const job = await pagesQueue().getJob(jobIdFor(packet.id, 1, page));
     expect(job?.data).toEqual({
@@ -119,7 +119,7 @@ describe('station intake', () => {
     expect(view.pages).toHaveLength(1);
     expect(view.pages[0].sha256).toBe(sha256(rescan));
     expect(await pagesQueue().getJob(jobIdFor(packet.id, 1, rescan))).toBeDefined();
-    expect(await stack.runtime.store.stat(originalPageKey(packet.id, 1, sha256(first)))).toEqual({
+    expect(await stack.infra.store.stat(originalPageKey(packet.id, 1, sha256(first)))).toEqual({
       size: first.length,
     });
   });
@@ -269,7 +269,7 @@ describe('restart', () => {
     const after = await api.getPacket(station.token, packet.id);
     expect(after.statusCode).toBe(200);
     expect(after.json()).toEqual(before);
-    expect((await stack.runtime.store.get(originalPageKey(packet.id, 1, sha256(page)))).equals(page)).toBe(
+    expect((await stack.infra.store.get(originalPageKey(packet.id, 1, sha256(page)))).equals(page)).toBe(
       true,
     );
     expect((await api.uploadPage(station.token, packet.id, 2, await makePage('png'))).statusCode).toBe(201);

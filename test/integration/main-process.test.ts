@@ -2,7 +2,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { deletePrefix } from '../helpers/redis-cleanup.js';
+import { deletePrefix } from '../../fixtures/redis-cleanup.js';
 import { startServiceProcess } from '../helpers/service-process.js';
 import { uniquePrefix } from '../helpers/stack.js';
 

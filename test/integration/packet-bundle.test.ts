@@ -5,36 +5,31 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import type { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatePage } from '../../fixtures/page-generator.js';
+import { pdfPageText } from '../../fixtures/pdf-tools.js';
 import { readSample, readSampleTruths, type SampleTruth } from '../../fixtures/samples.js';
 import { characterErrorRate } from '../../fixtures/text-metrics.js';
-import { createLogger } from '../../src/infra/logger.js';
 import { connectRedis } from '../../src/infra/redis.js';
 import { loadSigningIdentity } from '../../src/infra/signing-identity.js';
 import type { TesseractPool } from '../../src/ocr/tesseract-pool.js';
 import type { OcrResult } from '../../src/pipeline/ocr.js';
+import { PDF_FONT_FILE } from '../../src/pipeline/packet-pdf.js';
 import { verifyPdfSignature } from '../../src/pipeline/pades.js';
+import type { WorkerRole } from '../../src/roles/worker.js';
+import { Bundling } from '../../src/services/bundling.js';
+import { pagesDigestOf } from '../../src/services/packet-progress.js';
 import type { ObjectStore } from '../../src/storage/object-store.js';
-import { type BundleDeps, runBundleJob, startBundleWorker } from '../../src/workers/bundle-worker.js';
-import { pagesDigestOf } from '../../src/workers/packet-progress.js';
-import { startPageWorker } from '../../src/workers/page-worker.js';
-import { PDF_FONT_FILE } from '../../src/workers/start-worker-role.js';
 import { apiClient } from '../helpers/api-client.js';
-import { dispatcherFor } from '../helpers/dispatch.js';
-import { pageWorkerDepsFor, startTestPool } from '../helpers/ocr-pool.js';
-import { pdfPageText } from '../helpers/pdf-tools.js';
+import { dispatchLoopFor } from '../helpers/dispatch.js';
+import { startTestPool, startTestWorkers } from '../helpers/ocr-pool.js';
 import { startTestStack, TEST_ADMIN_TOKEN, type TestStack } from '../helpers/stack.js';
 
 const run = promisify(execFile);
 let stack: TestStack;
 let pool: TesseractPool;
-let connection: Redis;
-let workers: Worker[];
-let bundleDeps: BundleDeps;
+let workers: WorkerRole;
 let dir: string;
 const api = apiClient(() => stack.app);
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
@@ -65,28 +60,11 @@ beforeAll(async () => {
   stack = await startTestStack('bundle');
   dir = await mkdtemp(path.join(os.tmpdir(), 'scan-test-bundle-'));
   pool = await startTestPool();
-  connection = await connectRedis(stack.runtime.redisUrl, 'blocking');
-  const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-  bundleDeps = {
-    packets: stack.runtime.packets,
-    assignments: stack.runtime.assignments,
-    store: stack.runtime.store,
-    identity: await loadSigningIdentity({ kind: 'generated', dataDir: dir, office: 'Test office' }, log),
-    font: await readFile(PDF_FONT_FILE),
-    office: { name: 'Test office', location: 'Kyiv' },
-    metrics: stack.runtime.metrics,
-    log,
-  };
-  workers = [
-    startPageWorker(pageWorkerDepsFor(stack.runtime, stack.prefix, pool, connection, log)),
-    startBundleWorker({ ...bundleDeps, connection, redisPrefix: stack.prefix }),
-  ];
+  workers = await startTestWorkers(stack.infra, pool);
 });
 afterAll(async () => {
-  await Promise.all(workers?.map((worker) => worker.close()) ?? []);
-  await connection?.quit();
-  await pool?.close();
   await stack?.close();
+  await pool?.close();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -109,7 +87,7 @@ describe('a submitted packet of the three shared samples', () => {
     expect((await api.submit(station.token, packetId, truths.length)).statusCode).toBe(202);
     const packet = await waitForStatus(packetId, ['ready', 'failed']);
     expect(packet.status).toBe('ready');
-    pdf = await stack.runtime.store.get(packet.pdf.key);
+    pdf = await stack.infra.store.get(packet.pdf.key);
     pdfFile = path.join(dir, 'packet.pdf');
     await writeFile(pdfFile, pdf);
   });
@@ -198,9 +176,9 @@ describe('a submitted packet of the three shared samples', () => {
     const pages = (await api.getPacket(TEST_ADMIN_TOKEN, packetId)).json().pages;
     for (const [i, truth] of truths.entries()) {
       const stdout = await pdfPageText(pdfFile, i + 1);
-      const record = await stack.runtime.packets.getPage(packetId, i + 1);
+      const record = await stack.infra.repositories.packets.getPage(packetId, i + 1);
       const ocr = JSON.parse(
-        (await stack.runtime.store.get(record!.processing!.ocrKey)).toString(),
+        (await stack.infra.store.get(record!.processing!.ocrKey)).toString(),
       ) as OcrResult;
       const pdfCer = characterErrorRate(stdout, truth.text);
       const ocrCer = characterErrorRate(ocr.text, truth.text);
@@ -219,14 +197,14 @@ describe('a submitted packet of the three shared samples', () => {
     for (const [i, truth] of truths.entries()) {
       const original = await readSample(truth.file);
       expect(manifest.pages[i].original.sha256).toBe(sha256(original));
-      const record = await stack.runtime.packets.getPage(packetId, i + 1);
+      const record = await stack.infra.repositories.packets.getPage(packetId, i + 1);
       expect(manifest.pages[i].processed.sha256).toBe(record!.processing!.processedSha256);
     }
   });
 
   it('does nothing when the bundle job runs again for a packet already ready', async () => {
-    const pages = await stack.runtime.packets.listPages(packetId);
-    expect(await runBundleJob(bundleDeps, { packetId, pagesDigest: pagesDigestOf(pages) })).toBe('skipped');
+    const pages = await stack.infra.repositories.packets.listPages(packetId);
+    expect(await workers.bundling.bundle({ packetId, pagesDigest: pagesDigestOf(pages) })).toBe('skipped');
     const packet = (await api.getPacket(TEST_ADMIN_TOKEN, packetId)).json();
     expect(packet.pdf.sha256).toBe(sha256(pdf));
   });
@@ -234,7 +212,7 @@ describe('a submitted packet of the three shared samples', () => {
 
 describe('two bundle runs of one packet at once (a stalled job picked up while its first run goes on)', () => {
   it('records the PDF that is stored: the run that loses never replaces the winner’s file', async () => {
-    const bundleWorker = workers[1]!;
+    const { bundleWorker } = workers;
     await bundleWorker.pause();
     try {
       const station = await api.createStation();
@@ -244,17 +222,17 @@ describe('two bundle runs of one packet at once (a stalled job picked up while i
         .toBuffer();
       await api.uploadPage(station.token, packetId, 1, white);
       expect((await api.submit(station.token, packetId, 1)).statusCode).toBe(202);
-      let pages = await stack.runtime.packets.listPages(packetId);
+      let pages = await stack.infra.repositories.packets.listPages(packetId);
       for (const deadline = Date.now() + 60_000; pages[0]?.status !== 'done'; ) {
         if (Date.now() > deadline) throw new Error('the page was not processed');
         await sleep(250);
-        pages = await stack.runtime.packets.listPages(packetId);
+        pages = await stack.infra.repositories.packets.listPages(packetId);
       }
       const payload = { packetId, pagesDigest: pagesDigestOf(pages) };
 
-      const first = runBundleJob(bundleDeps, payload);
+      const first = workers.bundling.bundle(payload);
       // The second run stores its PDF only after the first has finished and marked the packet ready.
-      const { store } = bundleDeps;
+      const { store } = stack.infra;
       const lateStore: ObjectStore = {
         get: (key) => store.get(key),
         getStream: (key) => store.getStream(key),
@@ -266,7 +244,15 @@ describe('two bundle runs of one packet at once (a stalled job picked up while i
           return store.put(key, body, contentType, digest);
         },
       };
-      const second = runBundleJob({ ...bundleDeps, store: lateStore }, payload);
+      const second = new Bundling({
+        packets: stack.infra.repositories.packets,
+        store: lateStore,
+        identity: await loadSigningIdentity(stack.infra.config.signing, stack.infra.log),
+        font: await readFile(PDF_FONT_FILE),
+        office: stack.infra.config.office,
+        metrics: stack.infra.metrics,
+        log: stack.infra.log,
+      }).bundle(payload);
       expect((await Promise.all([first, second])).sort()).toEqual(['ready', 'skipped']);
 
       const recorded = (await api.getPacket(TEST_ADMIN_TOKEN, packetId)).json().pdf;
@@ -329,15 +315,15 @@ describe('a packet with a page that cannot be read', () => {
     const ready = await waitForStatus(packetId, ['ready', 'failed']);
     expect(ready.status).toBe('ready');
     expect(ready.failure).toBeUndefined();
-    const pdf = await stack.runtime.store.get(ready.pdf.key);
+    const pdf = await stack.infra.store.get(ready.pdf.key);
     expect((await verifyPdfSignature(pdf)).valid).toBe(true);
   });
 });
 
 describe('end to end: scan, OCR, sign, draw, registrar decides', () => {
   it('assigns the packet to one of three free registrars, who downloads a valid PDF and decides', async () => {
-    const blocking = await connectRedis(stack.runtime.redisUrl, 'blocking');
-    const dispatcher = dispatcherFor(stack.runtime);
+    const blocking = await connectRedis(stack.infra.redisUrl, 'blocking');
+    const dispatcher = dispatchLoopFor(stack.infra);
     const running = dispatcher.run(blocking);
     try {
       const registrars = [];

@@ -7,6 +7,7 @@ import { PDFDocument } from 'pdf-lib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GeneratedPage, generatePage } from '../../fixtures/page-generator.js';
+import { pdfPageOf, pdfPageText, pdfPageWords, renderPdfPage } from '../../fixtures/pdf-tools.js';
 import { characterErrorRate } from '../../fixtures/text-metrics.js';
 import type { TesseractPool } from '../../src/ocr/tesseract-pool.js';
 import { analyzeLayout } from '../../src/pipeline/deskew.js';
@@ -15,7 +16,6 @@ import { buildPacketPdf, type PdfPageInput } from '../../src/pipeline/packet-pdf
 import { type ProcessedPage, processPage } from '../../src/pipeline/process-page.js';
 import { encodePgm } from '../../src/pipeline/raw-image.js';
 import { startTestPool } from '../helpers/ocr-pool.js';
-import { pdfPageOf, pdfPageText, pdfPageWords, renderPdfPage } from '../helpers/pdf-tools.js';
 
 const run = promisify(execFile);
 const FONT = path.resolve(import.meta.dirname, '../../node_modules/dejavu-fonts-ttf/ttf/DejaVuSans.ttf');

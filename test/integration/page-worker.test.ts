@@ -1,26 +1,21 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatePage } from '../../fixtures/page-generator.js';
 import { characterErrorRate } from '../../fixtures/text-metrics.js';
-import { connectRedis } from '../../src/infra/redis.js';
+import { JOBS } from '../../src/domain/jobs.js';
 import type { TesseractPool } from '../../src/ocr/tesseract-pool.js';
 import type { OcrResult } from '../../src/pipeline/ocr.js';
+import type { WorkerRole } from '../../src/roles/worker.js';
 import { ocrResultKey, originalPageKey, processedPageKey } from '../../src/storage/object-keys.js';
-import { JOBS } from '../../src/workers/jobs.js';
-import { type PageWorkerDeps, runPageJob, startPageWorker } from '../../src/workers/page-worker.js';
 import { apiClient } from '../helpers/api-client.js';
-import { pageWorkerDepsFor, startTestPool } from '../helpers/ocr-pool.js';
+import { startTestPool, startTestWorkers } from '../helpers/ocr-pool.js';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 
 let stack: TestStack;
 let pool: TesseractPool;
-let connection: Redis;
-let worker: Worker;
-let deps: PageWorkerDeps;
+let workers: WorkerRole;
 const api = apiClient(() => stack.app);
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
@@ -41,21 +36,17 @@ async function waitForPage(
 }
 
 const processedCount = async () =>
-  (await stack.runtime.metrics.pagesProcessed.get()).values.find((v) => v.labels.outcome === 'done')?.value ??
+  (await stack.infra.metrics.pagesProcessed.get()).values.find((v) => v.labels.outcome === 'done')?.value ??
   0;
 
 beforeAll(async () => {
   stack = await startTestStack('page-worker');
   pool = await startTestPool();
-  connection = await connectRedis(stack.runtime.redisUrl, 'blocking');
-  deps = pageWorkerDepsFor(stack.runtime, stack.prefix, pool, connection);
-  worker = startPageWorker(deps);
+  workers = await startTestWorkers(stack.infra, pool);
 });
 afterAll(async () => {
-  await worker?.close();
-  await connection?.quit();
-  await pool?.close();
   await stack?.close();
+  await pool?.close();
 });
 
 describe('page worker', () => {
@@ -89,11 +80,11 @@ describe('page worker', () => {
       expect(first.processing.ms[stage]).toBeGreaterThanOrEqual(0);
     }
 
-    const image = await stack.runtime.store.get(processedPageKey(packet.id, 1, sha256(pages[0]!.bytes)));
+    const image = await stack.infra.store.get(processedPageKey(packet.id, 1, sha256(pages[0]!.bytes)));
     expect(sha256(image)).toBe(first.processing.processedSha256);
     expect((await sharp(image).metadata()).format).toBe('jpeg');
     const ocr = JSON.parse(
-      (await stack.runtime.store.get(ocrResultKey(packet.id, 1, sha256(pages[0]!.bytes)))).toString('utf8'),
+      (await stack.infra.store.get(ocrResultKey(packet.id, 1, sha256(pages[0]!.bytes)))).toString('utf8'),
     ) as OcrResult;
     expect(characterErrorRate(ocr.text, pages[0]!.truth.text)).toBeLessThanOrEqual(0.03);
     expect(ocr.confidence).toBe(first.processing.ocrConfidence);
@@ -113,7 +104,7 @@ describe('page worker', () => {
       sha256: sha256(page.bytes),
       originalKey: originalPageKey(packet.id, 1, sha256(page.bytes)),
     };
-    expect(await runPageJob(deps, payload)).toBe('skipped_done');
+    expect(await workers.pages.process(payload)).toBe('skipped_done');
     expect(await processedCount()).toBe(counted);
     expect((await waitForPage(station.token, packet.id, 1)).processing).toEqual(done.processing);
   });
@@ -131,7 +122,7 @@ describe('page worker', () => {
       sha256: sha256(old.bytes),
       originalKey: originalPageKey(packet.id, 1, sha256(old.bytes)),
     };
-    expect(await runPageJob(deps, stalePayload)).toBe('skipped_stale');
+    expect(await workers.pages.process(stalePayload)).toBe('skipped_stale');
     const page = await waitForPage(station.token, packet.id, 1);
     expect(page.sha256).toBe(sha256(rescan.bytes));
     expect(page.status).toBe('done');
@@ -150,7 +141,7 @@ describe('page worker', () => {
     const page = await waitForPage(station.token, packet.id, 1);
     expect(page.status).toBe('failed');
     expect(page.failure).toMatch(/cannot be read.*rescan page 1/);
-    const job = await stack.runtime.jobs.queues
+    const job = await stack.infra.jobs.queues
       .get('pages')!
       .getJob(JOBS.processPage.jobId({ packetId: packet.id, n: 1, sha256: sha256(broken) }));
     expect(job?.attemptsMade).toBe(1);

@@ -8,10 +8,11 @@ import { loadConfig } from '../../src/config.js';
 import { type EmbeddedS3, startEmbeddedS3 } from '../../src/infra/embedded-s3.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { connectRedis, type SpawnedRedis, spawnRedisServer } from '../../src/infra/redis.js';
-import { createRuntime, type Runtime } from '../../src/runtime.js';
+import { buildApiRole } from '../../src/roles/api.js';
+import { type Infrastructure, openInfrastructure } from '../../src/roles/infrastructure.js';
 import { apiClient, errorCodeOf } from '../helpers/api-client.js';
 import { makePage } from '../helpers/images.js';
-import { buildAppFor, testEnv, uniquePrefix } from '../helpers/stack.js';
+import { testEnv, uniquePrefix } from '../helpers/stack.js';
 
 const REDIS_COMMAND_TIMEOUT_MS = 1000;
 
@@ -19,7 +20,7 @@ const REDIS_COMMAND_TIMEOUT_MS = 1000;
 let dataDir: string;
 let redis: SpawnedRedis;
 let s3: EmbeddedS3;
-let runtime: Runtime;
+let infra: Infrastructure;
 let app: FastifyInstance;
 const api = apiClient(() => app);
 
@@ -47,12 +48,13 @@ beforeAll(async () => {
     REDIS_URL: redis.url,
     REDIS_COMMAND_TIMEOUT_MS: String(REDIS_COMMAND_TIMEOUT_MS),
   });
-  runtime = await createRuntime(config, createLogger(config.logLevel));
-  app = await buildAppFor(runtime);
+  infra = await openInfrastructure(config, createLogger(config.logLevel));
+  app = await buildApiRole(infra);
+  await app.ready();
 });
 afterAll(async () => {
   await app?.close();
-  await runtime?.shutdown.shutdown();
+  await infra?.shutdown.shutdown();
   await s3?.close();
   await redis?.stop();
   await rm(dataDir, { recursive: true, force: true });

@@ -1,11 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { fairnessOf } from '../../dispatch/fairness.js';
-import { verifyChain } from '../../dispatch/protocol.js';
-import { notFound } from '../../domain/errors.js';
 import { idPattern } from '../../domain/ids.js';
 import type { Auth } from '../auth.js';
-import type { AppDeps } from '../deps.js';
+import type { ApiDeps } from '../deps.js';
+import { unwrap } from '../outcomes.js';
 import {
   createdRegistrar,
   createdStation,
@@ -17,9 +15,10 @@ import {
 } from '../schemas.js';
 
 const errors = { 400: errorResponse, 401: errorResponse, 403: errorResponse };
+const registrarParams = z.object({ id: z.string().regex(idPattern('registrar'), 'a registrar id (rg_…)') });
 
-export function adminRoutes(deps: AppDeps, auth: Auth): FastifyPluginAsyncZod {
-  const { principals, packets, assignments } = deps;
+export function adminRoutes(deps: ApiDeps, auth: Auth): FastifyPluginAsyncZod {
+  const { administration, audit } = deps.services;
   return async (app) => {
     app.addHook('preHandler', auth.requireRole('admin'));
 
@@ -34,8 +33,7 @@ export function adminRoutes(deps: AppDeps, auth: Auth): FastifyPluginAsyncZod {
         },
       },
       async (request, reply) => {
-        const { station: created, token } = await principals.createStation(request.body.name);
-        request.log.info({ stationId: created.id }, 'station created');
+        const { station: created, token } = await administration.createStation(request.body.name);
         return reply.code(201).send({ ...created, token });
       },
     );
@@ -45,7 +43,7 @@ export function adminRoutes(deps: AppDeps, auth: Auth): FastifyPluginAsyncZod {
       {
         schema: { tags: ['admin'], summary: 'List stations', response: { 200: z.array(station), ...errors } },
       },
-      async () => principals.listStations(),
+      async () => administration.listStations(),
     );
 
     app.post(
@@ -59,11 +57,10 @@ export function adminRoutes(deps: AppDeps, auth: Auth): FastifyPluginAsyncZod {
         },
       },
       async (request, reply) => {
-        const { registrar: created, token } = await principals.createRegistrar(
+        const { registrar: created, token } = await administration.createRegistrar(
           request.body.name,
-          [...new Set(request.body.services)].sort(),
+          request.body.services,
         );
-        request.log.info({ registrarId: created.id }, 'registrar created');
         return reply.code(201).send({ ...created, token });
       },
     );
@@ -77,27 +74,8 @@ export function adminRoutes(deps: AppDeps, auth: Auth): FastifyPluginAsyncZod {
           response: { 200: z.array(registrar), ...errors },
         },
       },
-      async () => principals.listRegistrars(),
+      async () => administration.listRegistrars(),
     );
-
-    /**
-     * An administrator cannot assign; he can only take a registrar out of the pool. If the registrar holds a
-     * packet, it goes back into the queue for a new, logged draw without him.
-     */
-    async function takeOutOfPool(registrarId: string, reason: 'away' | 'removed'): Promise<void> {
-      const registrar = await principals.getRegistrar(registrarId);
-      if (!registrar || registrar.status === 'removed') throw notFound('Registrar');
-      if (registrar.packetId) {
-        const packet = await packets.get(registrar.packetId);
-        if (packet) await assignments.release(packet.id, registrarId, packet.drawSeq ?? 0, reason, reason);
-      }
-      if (reason === 'removed') await principals.markRegistrarRemoved(registrarId);
-      else await assignments.setRegistrarStatus(registrarId, 'away');
-    }
-
-    const registrarParams = z.object({
-      id: z.string().regex(idPattern('registrar'), 'a registrar id (rg_…)'),
-    });
 
     app.put(
       '/v1/registrars/:id/status',
@@ -110,11 +88,7 @@ export function adminRoutes(deps: AppDeps, auth: Auth): FastifyPluginAsyncZod {
           response: { 200: registrar, 404: errorResponse, ...errors },
         },
       },
-      async (request) => {
-        await takeOutOfPool(request.params.id, 'away');
-        request.log.info({ registrarId: request.params.id }, 'administrator set registrar away');
-        return (await principals.getRegistrar(request.params.id))!;
-      },
+      async (request) => unwrap(await administration.takeOutOfPool(request.params.id, 'away')),
     );
 
     app.delete(
@@ -128,8 +102,7 @@ export function adminRoutes(deps: AppDeps, auth: Auth): FastifyPluginAsyncZod {
         },
       },
       async (request, reply) => {
-        await takeOutOfPool(request.params.id, 'removed');
-        request.log.info({ registrarId: request.params.id }, 'administrator removed registrar');
+        unwrap(await administration.takeOutOfPool(request.params.id, 'removed'));
         return reply.code(204).send(null);
       },
     );
@@ -155,13 +128,7 @@ export function adminRoutes(deps: AppDeps, auth: Auth): FastifyPluginAsyncZod {
           },
         },
       },
-      async (request) => {
-        const { after, limit } = request.query;
-        const entries = await assignments.entries(after, limit);
-        const head = await assignments.head();
-        const last = entries.at(-1)?.seq ?? after;
-        return { entries, next: last < head.seq ? last : null };
-      },
+      async (request) => audit.entries(request.query.after, request.query.limit),
     );
 
     app.get(
@@ -173,21 +140,7 @@ export function adminRoutes(deps: AppDeps, auth: Auth): FastifyPluginAsyncZod {
           response: { 200: z.record(z.string(), z.unknown()), ...errors },
         },
       },
-      async () => {
-        const entries = await assignments.entries();
-        const verification = verifyChain(entries);
-        const head = await assignments.head();
-        // The stored head must be where the chain ends: a truncated list is a broken chain too.
-        if (verification.ok && (verification.head.seq !== head.seq || verification.head.hash !== head.hash)) {
-          return {
-            ok: false,
-            entries: entries.length,
-            brokenAt: verification.head.seq + 1,
-            reason: 'entries after this point are missing',
-          };
-        }
-        return verification;
-      },
+      async () => audit.verify(),
     );
 
     app.get(
@@ -200,7 +153,7 @@ export function adminRoutes(deps: AppDeps, auth: Auth): FastifyPluginAsyncZod {
           response: { 200: z.record(z.string(), z.unknown()), ...errors },
         },
       },
-      async () => fairnessOf(await assignments.entries()),
+      async () => audit.fairness(),
     );
   };
 }

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { AppDeps } from '../deps.js';
+import type { ApiDeps } from '../deps.js';
 
 const CHECK_TIMEOUT_MS = 2000;
 
@@ -26,7 +26,7 @@ const readiness = z.object({
   checks: z.record(z.string(), z.string()),
 });
 
-export function opsRoutes(deps: AppDeps): FastifyPluginAsyncZod {
+export function opsRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
   return async (app) => {
     app.get(
       '/health/live',
@@ -50,10 +50,7 @@ export function opsRoutes(deps: AppDeps): FastifyPluginAsyncZod {
         },
       },
       async (_request, reply) => {
-        const [redis, s3] = await Promise.all([
-          check(() => deps.redis.ping()),
-          check(() => deps.store.ping()),
-        ]);
+        const [redis, s3] = await Promise.all([check(deps.readiness.redis), check(deps.readiness.s3)]);
         const ok = redis === 'ok' && s3 === 'ok';
         return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks: { redis, s3 } });
       },

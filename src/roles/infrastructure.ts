@@ -1,36 +1,31 @@
 import path from 'node:path';
 import type { Redis } from 'ioredis';
-import type { AppDeps } from './api/deps.js';
-import type { Config } from './config.js';
-import { resolveAdminToken } from './infra/admin-token.js';
-import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } from './infra/embedded-s3.js';
-import type { Logger } from './infra/logger.js';
-import { createMetrics, type Metrics, observeQueueDepth } from './infra/metrics.js';
-import { connectRedis, redactUrl, redisAnswers, spawnRedisServer } from './infra/redis.js';
-import { ShutdownRegistry } from './infra/shutdown.js';
-import { AssignmentRepository } from './repositories/assignment-repository.js';
-import { PacketRepository } from './repositories/packet-repository.js';
-import { PrincipalRepository } from './repositories/principal-repository.js';
-import { redisKeys } from './repositories/redis-keys.js';
-import { MinioObjectStore } from './storage/minio-store.js';
-import { PacketProgress } from './workers/packet-progress.js';
-import { BullJobQueue } from './workers/queues.js';
+import type { Config } from '../config.js';
+import { resolveAdminToken } from '../infra/admin-token.js';
+import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } from '../infra/embedded-s3.js';
+import type { Logger } from '../infra/logger.js';
+import { createMetrics, type Metrics, observeQueueDepth } from '../infra/metrics.js';
+import { connectRedis, redactUrl, redisAnswers, spawnRedisServer } from '../infra/redis.js';
+import { ShutdownRegistry } from '../infra/shutdown.js';
+import { createRepositories, type Repositories } from '../repositories/index.js';
+import { MinioObjectStore } from '../storage/minio-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { BullJobQueue } from '../workers/queues.js';
 
 /** A start-up problem a person can fix; main prints the message and exits without a stack trace. */
 export class StartupError extends Error {}
 
-export type Runtime = {
+/** What every role stands on: Redis and S3 (reached or started), the repositories, job producers and metrics. */
+export type Infrastructure = {
   config: Config;
   log: Logger;
   shutdown: ShutdownRegistry;
   redisUrl: string;
+  /** The fail-fast connection every request and producer uses. */
   redis: Redis;
-  store: MinioObjectStore;
-  packets: PacketRepository;
-  principals: PrincipalRepository;
+  store: ObjectStore;
+  repositories: Repositories;
   jobs: BullJobQueue;
-  progress: PacketProgress;
-  assignments: AssignmentRepository;
   metrics: Metrics;
   adminToken: { token: string; source: 'env' | 'file' | 'generated' };
   /** How a person reaches what we started, for the start-up banner. */
@@ -103,7 +98,7 @@ async function resolveObjectStore(config: Config, log: Logger, shutdown: Shutdow
 }
 
 /** Connects to (or starts) Redis and S3 and builds the shared pieces every role uses. */
-export async function createRuntime(config: Config, log: Logger): Promise<Runtime> {
+export async function openInfrastructure(config: Config, log: Logger): Promise<Infrastructure> {
   const shutdown = new ShutdownRegistry(log);
   try {
     const redisTarget = await resolveRedis(config, log, shutdown);
@@ -121,11 +116,8 @@ export async function createRuntime(config: Config, log: Logger): Promise<Runtim
       commandTimeoutMs: config.redis.commandTimeoutMs,
     });
     shutdown.register('clients', 'redis', () => redis.quit());
-    const keys = redisKeys(config.redis.prefix);
     const jobs = new BullJobQueue(redis, config.redis.prefix);
     shutdown.register('work', 'queues', () => jobs.close());
-
-    const packets = new PacketRepository(redis, keys);
     const metrics = createMetrics();
     observeQueueDepth(metrics, [...jobs.queues.values()]);
     return {
@@ -135,11 +127,8 @@ export async function createRuntime(config: Config, log: Logger): Promise<Runtim
       redisUrl: redisTarget.url,
       redis,
       store,
-      packets,
-      principals: new PrincipalRepository(redis, keys),
+      repositories: createRepositories(redis, config.redis.prefix),
       jobs,
-      progress: new PacketProgress(packets, jobs, log.child({ component: 'packet-progress' })),
-      assignments: new AssignmentRepository(redis, keys),
       metrics,
       adminToken,
       endpoints: { redis: redisTarget.description, s3: s3Description },
@@ -148,22 +137,4 @@ export async function createRuntime(config: Config, log: Logger): Promise<Runtim
     await shutdown.shutdown();
     throw error;
   }
-}
-
-/** What the HTTP app needs from a runtime. */
-export function appDepsOf(runtime: Runtime): AppDeps {
-  return {
-    config: runtime.config,
-    log: runtime.log,
-    redis: runtime.redis,
-    store: runtime.store,
-    packets: runtime.packets,
-    principals: runtime.principals,
-    jobs: runtime.jobs,
-    progress: runtime.progress,
-    assignments: runtime.assignments,
-    queues: [...runtime.jobs.queues.values()],
-    metrics: runtime.metrics,
-    adminToken: runtime.adminToken.token,
-  };
 }

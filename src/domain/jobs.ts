@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idPattern } from '../domain/ids.js';
+import { idPattern } from './ids.js';
 
 /**
  * The one registry of background jobs: name, queue, payload schema and deterministic id. Payloads carry ids and
@@ -42,3 +42,11 @@ export type JobPayload<N extends JobName> = z.infer<(typeof JOBS)[N]['payload']>
 export interface JobQueue {
   enqueue<N extends JobName>(name: N, payload: JobPayload<N>): Promise<void>;
 }
+
+/** Thrown by a job's work when retrying can never help (an unreadable scan): the job fails at once, for good. */
+export class PermanentJobFailure extends Error {
+  override name = 'PermanentJobFailure';
+}
+
+/** How a job ended for good: its last error, after how many attempts, and whether it was a PermanentJobFailure. */
+export type FinalFailure = { message: string; attempts: number; permanent: boolean };

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
+import type { JobQueue } from '../domain/jobs.js';
 import type { Logger } from '../infra/logger.js';
 import type { PacketRepository } from '../repositories/packet-repository.js';
-import type { JobQueue } from './jobs.js';
 
 /** The SHA-256 over the ordered page hashes: which uploads a bundle is made of. */
 export const pagesDigestOf = (pages: Array<{ n: number; sha256: string }>) =>
@@ -16,7 +16,7 @@ export const pagesDigestOf = (pages: Array<{ n: number; sha256: string }>) =>
  */
 export class PacketProgress {
   constructor(
-    private readonly packets: PacketRepository,
+    private readonly packets: Pick<PacketRepository, 'get' | 'listPages' | 'transition'>,
     private readonly jobs: JobQueue,
     private readonly log: Logger,
   ) {}

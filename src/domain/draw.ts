@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
-import type { Registrar } from '../domain/types.js';
 import type { DrawEntry, DrawReason, ExclusionReason } from './protocol.js';
+import type { Registrar } from './types.js';
 
 /** Unbiased integer in [0, n): crypto.randomInt (rejection sampling); no non-cryptographic generator, no `% n`. */
 export type RandomIndex = (n: number) => number;

@@ -1,20 +1,15 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Logger } from '../infra/logger.js';
-import type { Metrics } from '../infra/metrics.js';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
+import type { Infrastructure } from './infrastructure.js';
 
 /** Worker and dispatcher processes have no API; they still answer Prometheus and liveness probes. */
-export async function startMetricsServer(
-  metrics: Metrics,
-  log: Logger,
-  host: string,
-  port: number,
-): Promise<FastifyInstance> {
+export async function startMetricsServer(infra: Infrastructure): Promise<void> {
+  const { metrics, log, config } = infra;
   const app = Fastify({ loggerInstance: log as FastifyBaseLogger, disableRequestLogging: true });
   app.get('/health/live', async () => ({ status: 'ok' }));
   app.get('/metrics', async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });
-  await app.listen({ host, port });
-  return app;
+  await app.listen({ host: config.host, port: config.metricsPort });
+  infra.shutdown.register('intake', 'metrics-server', () => app.close());
 }

@@ -1,0 +1,57 @@
+import type { Failure, Outcome } from '../domain/outcome.js';
+import { AppError } from './http-error.js';
+
+/** The one place where a service's refusal becomes an HTTP status, an error code and a message. */
+export function httpErrorOf(failure: Failure): AppError {
+  switch (failure.code) {
+    case 'not_found':
+      return new AppError(404, 'not_found', `${failure.what} not found`);
+    case 'packet_not_open':
+      return new AppError(
+        409,
+        'packet_not_open',
+        failure.action === 'submit'
+          ? `Packet is already ${failure.status}`
+          : `Packet is ${failure.status}; pages can change only while it is open`,
+        { status: failure.status },
+      );
+    case 'rescan_only':
+      return new AppError(
+        409,
+        'rescan_only',
+        `Only pages ${failure.pages.join(', ')} may be rescanned in this packet`,
+        {
+          pages: failure.pages,
+        },
+      );
+    case 'pages_missing': {
+      const parts = [
+        failure.missing.length > 0 ? `missing pages ${failure.missing.join(', ')}` : '',
+        failure.extra.length > 0 ? `pages beyond ${failure.pages}: ${failure.extra.join(', ')}` : '',
+      ].filter(Boolean);
+      return new AppError(409, 'pages_missing', `Cannot submit ${failure.pages} pages: ${parts.join('; ')}`, {
+        missing: failure.missing,
+        extra: failure.extra,
+      });
+    }
+    case 'image_rejected':
+      return new AppError(failure.rejection.status, failure.rejection.code, failure.rejection.message);
+    case 'not_assigned':
+      return new AppError(
+        409,
+        'not_assigned',
+        failure.action === 'decide'
+          ? `Packet is ${failure.status}; it cannot be decided now`
+          : `Packet is ${failure.status}; recusal is no longer possible`,
+        { status: failure.status },
+      );
+    case 'registrar_removed':
+      return new AppError(403, 'forbidden', 'This registrar was removed');
+  }
+}
+
+/** The value of a successful outcome; a refusal is thrown as its HTTP error for the error handler to send. */
+export function unwrap<T>(outcome: Outcome<T>): T {
+  if (!outcome.ok) throw httpErrorOf(outcome.failure);
+  return outcome.value;
+}

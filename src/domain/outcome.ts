@@ -1,0 +1,29 @@
+import type { PacketStatus } from './status.js';
+
+/** Why an upload cannot be a page: 400 empty, 413 too big, 415 not an image we take, 422 cannot or must not decode. */
+export type ImageRejection = {
+  status: 400 | 413 | 415 | 422;
+  code:
+    | 'empty_body'
+    | 'unsupported_media_type'
+    | 'media_type_mismatch'
+    | 'corrupt_image'
+    | 'image_too_large'
+    | 'multi_page_image';
+  message: string;
+};
+
+/** What a service refuses, and why, in terms of the office: the API alone turns these into HTTP answers. */
+export type Failure =
+  | { code: 'not_found'; what: 'Packet' | 'Page' | 'Packet PDF' | 'Registrar' | 'Tracking code' }
+  | { code: 'packet_not_open'; status: PacketStatus; action: 'change_pages' | 'submit' }
+  | { code: 'rescan_only'; pages: number[] }
+  | { code: 'pages_missing'; pages: number; missing: number[]; extra: number[] }
+  | { code: 'image_rejected'; rejection: ImageRejection }
+  | { code: 'not_assigned'; status: string; action: 'decide' | 'recuse' }
+  | { code: 'registrar_removed' };
+
+export type Outcome<T> = { ok: true; value: T } | { ok: false; failure: Failure };
+
+export const ok = <T>(value: T): Outcome<T> => ({ ok: true, value });
+export const fail = (failure: Failure): { ok: false; failure: Failure } => ({ ok: false, failure });

@@ -1,0 +1,30 @@
+-- Prepended to every script: the named arguments, and the helpers scripts share.
+local args = cjson.decode(ARGV[1])
+
+-- Whether `item` is in a comma-separated list (how a packet stores its rescanPages).
+local function csv_contains(list, item)
+  return list ~= nil and list ~= false and string.find(',' .. list .. ',', ',' .. item .. ',', 1, true) ~= nil
+end
+
+local function includes(list, item)
+  for _, value in ipairs(list) do
+    if value == item then return true end
+  end
+  return false
+end
+
+-- The protocol head is where the caller sealed its entry; if it moved, the entry's prevHash is wrong.
+local function head_is(head_key, expected, genesis)
+  return (redis.call('HGET', head_key, 'hash') or genesis) == expected
+end
+
+local function append_entry(protocol_key, head_key, entry)
+  redis.call('RPUSH', protocol_key, entry.json)
+  redis.call('HSET', head_key, 'hash', entry.hash, 'seq', entry.seq)
+end
+
+-- Wakes the dispatchers (they block on this list); a bounded list, since one wake-up serves many events.
+local function wake(wake_key, reason)
+  redis.call('LPUSH', wake_key, reason)
+  redis.call('LTRIM', wake_key, 0, 99)
+end

@@ -1,0 +1,21 @@
+-- Takes a packet back from its registrar for a new draw that excludes him (his recusal, or an administrator
+-- setting him away or removing him). args.registrarStatus '' means free, unless he asked to go away afterwards.
+local packet_key, registrar_key, ready_key, exclusions_key, protocol_key, head_key, wake_key =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+if not head_is(head_key, args.expectedHead, args.genesis) then return 'head_moved' end
+if redis.call('HGET', packet_key, 'registrarId') ~= args.registrarId then return 'not_yours' end
+local status = redis.call('HGET', packet_key, 'status')
+if not includes(args.sources, status) then return status end
+redis.call('HSET', packet_key, 'status', 'ready', 'queuedFor', args.queuedFor, 'previousSeq', args.entry.seq)
+redis.call('HDEL', packet_key, 'registrarId', 'assignedAt', 'drawSeq', 'waited')
+redis.call('HSET', exclusions_key, args.registrarId, args.exclusion)
+redis.call('ZADD', ready_key, args.score, args.packetId)
+local registrar_status = args.registrarStatus
+if registrar_status == '' then
+  registrar_status = redis.call('HGET', registrar_key, 'awayAfter') == '1' and 'away' or 'free'
+end
+redis.call('HSET', registrar_key, 'status', registrar_status)
+redis.call('HDEL', registrar_key, 'packetId', 'awayAfter')
+append_entry(protocol_key, head_key, args.entry)
+wake(wake_key, 'released')
+return 'ok'

@@ -1,0 +1,108 @@
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+
+/**
+ * The Lua scripts behind every compare-and-set in Redis, one file each under ./lua (common.lua is prepended to all:
+ * it decodes the named arguments and holds the shared helpers). Each is registered once per connection with
+ * `defineCommand` (EVALSHA, falling back to EVAL once after a Redis restart) and called through `runScript`, which
+ * takes the keys by name and the arguments as one typed object.
+ */
+
+/** A sealed protocol entry as the scripts append it: its JSON, its hash and its sequence number. */
+export type ScriptEntry = { json: string; hash: string; seq: string };
+type ProtocolGuard = { expectedHead: string; genesis: string; entry: ScriptEntry };
+
+type Scripts = {
+  putPage: { keys: 'packet' | 'pages'; args: { n: number; sha256: string; page: string } };
+  deletePage: { keys: 'packet' | 'pages'; args: { n: number } };
+  submit: { keys: 'packet' | 'pages'; args: { pages: number; at: string; sources: string[] } };
+  transition: {
+    keys: 'packet';
+    args: { to: string; sources: string[]; fields: Record<string, string> };
+  };
+  updatePage: {
+    keys: 'pages';
+    args: { n: number; sha256: string; sources: string[]; fields: Record<string, unknown> };
+  };
+  markReady: {
+    keys: 'packet' | 'readyQueue' | 'wake';
+    args: { packetId: string; readyAt: string; score: string; pdf: string; sources: string[] };
+  };
+  assign: {
+    keys: 'packet' | 'registrar' | 'readyQueue' | 'protocol' | 'head';
+    args: ProtocolGuard & { packetId: string; registrarId: string; at: string; sources: string[] };
+  };
+  decide: {
+    keys: 'packet' | 'registrar' | 'ticketDeciders' | 'protocol' | 'head' | 'wake';
+    args: ProtocolGuard & {
+      registrarId: string;
+      outcome: string;
+      note: string;
+      at: string;
+      sources: string[];
+    };
+  };
+  release: {
+    keys: 'packet' | 'registrar' | 'readyQueue' | 'exclusions' | 'protocol' | 'head' | 'wake';
+    args: ProtocolGuard & {
+      packetId: string;
+      registrarId: string;
+      exclusion: string;
+      registrarStatus: '' | 'away' | 'removed';
+      queuedFor: string;
+      score: string;
+      sources: string[];
+    };
+  };
+  setRegistrarStatus: { keys: 'registrar' | 'wake'; args: { status: 'free' | 'away' } };
+  takeOutOfPool: { keys: 'registrar'; args: { status: 'away' | 'removed' } };
+};
+export type ScriptName = keyof Scripts;
+
+/** Keys in the order Redis receives them (KEYS[1], KEYS[2], …), as each script's header names them. */
+const SCRIPT_KEYS: { [N in ScriptName]: ReadonlyArray<Scripts[N]['keys']> } = {
+  putPage: ['packet', 'pages'],
+  deletePage: ['packet', 'pages'],
+  submit: ['packet', 'pages'],
+  transition: ['packet'],
+  updatePage: ['pages'],
+  markReady: ['packet', 'readyQueue', 'wake'],
+  assign: ['packet', 'registrar', 'readyQueue', 'protocol', 'head'],
+  decide: ['packet', 'registrar', 'ticketDeciders', 'protocol', 'head', 'wake'],
+  release: ['packet', 'registrar', 'readyQueue', 'exclusions', 'protocol', 'head', 'wake'],
+  setRegistrarStatus: ['registrar', 'wake'],
+  takeOutOfPool: ['registrar'],
+};
+
+const fileOf = (name: ScriptName) => `${name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}.lua`;
+const readLua = (file: string) => readFileSync(new URL(`./lua/${file}`, import.meta.url), 'utf8');
+const commandOf = (name: ScriptName) => `scanOffice_${name}`;
+
+const registered = new WeakSet<Redis>();
+
+/** Defines every script on this connection (once; later calls are no-ops). */
+export function registerScripts(redis: Redis): void {
+  if (registered.has(redis)) return;
+  const common = readLua('common.lua');
+  for (const name of Object.keys(SCRIPT_KEYS) as ScriptName[]) {
+    redis.defineCommand(commandOf(name), {
+      numberOfKeys: SCRIPT_KEYS[name].length,
+      lua: `${common}\n${readLua(fileOf(name))}`,
+    });
+  }
+  registered.add(redis);
+}
+
+/** Runs one script; the reply's shape is the script's own (see its file). */
+export function runScript<N extends ScriptName, Reply>(
+  redis: Redis,
+  name: N,
+  keys: Record<Scripts[N]['keys'], string>,
+  args: Scripts[N]['args'],
+): Promise<Reply> {
+  registerScripts(redis);
+  const command = (redis as unknown as Record<string, (...values: string[]) => Promise<Reply>>)[
+    commandOf(name)
+  ]!;
+  return command.call(redis, ...SCRIPT_KEYS[name].map((key) => keys[key]), JSON.stringify(args));
+}

@@ -1,0 +1,71 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../api/app.js';
+import type { ApiDeps } from '../api/deps.js';
+import { Access } from '../services/access.js';
+import { Audit } from '../services/audit.js';
+import { Intake } from '../services/intake.js';
+import { PacketProgress } from '../services/packet-progress.js';
+import { PoolAdministration } from '../services/pool-administration.js';
+import { RegistrarDesk } from '../services/registrar-desk.js';
+import { Tracking } from '../services/tracking.js';
+import type { Infrastructure } from './infrastructure.js';
+
+/** The HTTP app's dependencies: its services over the shared infrastructure. */
+export function apiDepsOf(infra: Infrastructure): ApiDeps {
+  const { config, log, redis, store, metrics, jobs } = infra;
+  const { packets, registrars, stations, tokens, protocol } = infra.repositories;
+  const progress = new PacketProgress(packets, jobs, log.child({ component: 'packet-progress' }));
+  return {
+    config,
+    log,
+    metrics,
+    redis,
+    services: {
+      access: new Access(tokens, registrars, infra.adminToken.token),
+      intake: new Intake({
+        packets,
+        store,
+        jobs,
+        progress,
+        metrics,
+        log: log.child({ component: 'intake' }),
+        limits: config.limits,
+      }),
+      desk: new RegistrarDesk({
+        packets,
+        registrars,
+        store,
+        log: log.child({ component: 'registrar-desk' }),
+      }),
+      administration: new PoolAdministration({
+        packets,
+        registrars,
+        stations,
+        log: log.child({ component: 'pool-administration' }),
+      }),
+      audit: new Audit(protocol),
+      tracking: new Tracking(packets),
+    },
+    readiness: { redis: () => redis.ping(), s3: () => store.ping() },
+    queues: [...jobs.queues.values()],
+    adminToken: infra.adminToken.token,
+  };
+}
+
+/** Builds the app (not listening yet), closed in the shutdown's first phase: in-flight requests finish. */
+export async function buildApiRole(infra: Infrastructure): Promise<FastifyInstance> {
+  const app = await buildApp(apiDepsOf(infra));
+  infra.shutdown.register('intake', 'http', () => app.close());
+  return app;
+}
+
+/** The API role: listens and returns the base URL a person can open. */
+export async function startApiRole(infra: Infrastructure): Promise<string> {
+  const app = await buildApiRole(infra);
+  const { host, port } = infra.config;
+  await app.listen({ host, port });
+  const address = app.server.address();
+  const boundPort = typeof address === 'object' && address ? address.port : port;
+  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return `http://${shownHost}:${boundPort}`;
+}

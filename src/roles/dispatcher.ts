@@ -1,0 +1,41 @@
+import { Dispatcher } from '../dispatch/dispatcher.js';
+import { connectRedis } from '../infra/redis.js';
+import { Dispatching, type DispatchOptions } from '../services/dispatching.js';
+import type { Infrastructure } from './infrastructure.js';
+
+/** The dispatching service over the shared infrastructure, as the dispatcher role (and the tests) use it. */
+export function dispatchingOf(
+  infra: Infrastructure,
+  options: DispatchOptions = infra.config.dispatch,
+): Dispatching {
+  const { packets, registrars, readyQueue, protocol } = infra.repositories;
+  return new Dispatching({
+    packets,
+    registrars,
+    readyQueue,
+    protocol,
+    store: infra.store,
+    metrics: infra.metrics,
+    log: infra.log.child({ component: 'dispatcher' }),
+    options,
+  });
+}
+
+/** The dispatcher role: a loop woken by packet-ready and registrar-free events and by a periodic sweep. */
+export async function startDispatcherRole(infra: Infrastructure): Promise<void> {
+  const { config, log, shutdown } = infra;
+  const dispatcher = new Dispatcher(
+    dispatchingOf(infra),
+    log.child({ component: 'dispatcher' }),
+    config.dispatch.sweepSeconds,
+  );
+  // Waiting for a wake-up blocks its connection, so the wait gets a connection of its own.
+  const blocking = await connectRedis(infra.redisUrl, 'blocking');
+  const running = dispatcher.run(blocking);
+  shutdown.register('work', 'dispatcher', async () => {
+    dispatcher.stop();
+    blocking.disconnect();
+    await running;
+  });
+  log.info(config.dispatch, 'dispatcher started');
+}

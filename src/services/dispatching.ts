@@ -1,0 +1,106 @@
+import type { Redis } from 'ioredis';
+import { cryptoRandomIndex, planDraw, type RandomIndex } from '../domain/draw.js';
+import type { Logger } from '../infra/logger.js';
+import type { Metrics } from '../infra/metrics.js';
+import type { PacketRepository } from '../repositories/packet-repository.js';
+import type { ProtocolRepository } from '../repositories/protocol-repository.js';
+import type { ReadyQueueRepository } from '../repositories/ready-queue-repository.js';
+import type { RegistrarRepository } from '../repositories/registrar-repository.js';
+import { protocolEntryKey } from '../storage/object-keys.js';
+import type { ObjectStore } from '../storage/object-store.js';
+
+export type DispatchOptions = {
+  /** Fewer eligible free registrars than this and the packet waits (DISPATCH_MIN_POOL). */
+  minPool: number;
+  /** A registrar turning free gets one of the oldest `window` packets he may take, at random (DISPATCH_WINDOW). */
+  window: number;
+};
+
+export type DispatchingDeps = {
+  packets: PacketRepository;
+  registrars: RegistrarRepository;
+  readyQueue: ReadyQueueRepository;
+  protocol: ProtocolRepository;
+  store: ObjectStore;
+  metrics: Metrics;
+  log: Logger;
+  options: DispatchOptions;
+  random?: RandomIndex;
+};
+
+/** Upper bound on draws in one pass, so a pathological state cannot spin forever. */
+const MAX_DRAWS_PER_PASS = 10_000;
+
+/**
+ * Hands ready packets to random free registrars. Stateless between passes: everything lives in Redis, so any
+ * number of dispatchers may run, and one that crashes mid-draw loses nothing (its draw never committed).
+ */
+export class Dispatching {
+  private readonly random: RandomIndex;
+
+  constructor(private readonly deps: DispatchingDeps) {
+    this.random = deps.random ?? cryptoRandomIndex;
+  }
+
+  /** Draws until no waiting packet can be served (or `signal` aborts); returns how many packets were assigned. */
+  async dispatchAll(signal?: AbortSignal): Promise<number> {
+    const { packets, registrars, readyQueue, metrics, log, options } = this.deps;
+    let assigned = 0;
+    for (let pass = 0; pass < MAX_DRAWS_PER_PASS && !signal?.aborted; pass++) {
+      const waiting = await readyQueue.waitingPackets();
+      metrics.waitingPackets.set(waiting.length);
+      if (waiting.length === 0) break;
+      const { draw, starved } = planDraw(waiting, await registrars.list(), {
+        minPool: options.minPool,
+        window: options.window,
+        random: this.random,
+      });
+      await readyQueue.markWaited(starved.filter((packet) => !packet.waited).map((packet) => packet.id));
+      metrics.starvedPackets.set(starved.length);
+      if (!draw) break;
+
+      const { outcome, entry } = await packets.assign(draw.entry);
+      const context = {
+        packetId: draw.entry.packetId,
+        reason: draw.entry.reason,
+        eligible: draw.entry.eligible,
+        randomIndex: draw.entry.randomIndex,
+        chosen: draw.entry.chosen,
+      };
+      if (outcome !== 'ok') {
+        // Another dispatcher, a decision or a recusal changed the state first: this draw never happened; draw again.
+        log.info({ ...context, outcome }, 'draw lost a race; drawing again');
+        metrics.lostRaces.inc();
+        continue;
+      }
+      assigned++;
+      metrics.draws.inc({ reason: entry.type === 'draw' ? entry.reason : 'unknown' });
+      metrics.poolSize.observe(draw.entry.eligible.length);
+      metrics.readyToAssigned.observe(Math.max(0, Date.now() - draw.packet.readyAt) / 1000);
+      log.info({ ...context, seq: entry.seq }, 'packet assigned by draw');
+    }
+    await this.mirrorProtocol();
+    return assigned;
+  }
+
+  /** Waits (blocking `connection`) until something wakes the dispatchers, or `timeoutSeconds` pass. */
+  async waitForWork(connection: Redis, timeoutSeconds: number): Promise<void> {
+    await this.deps.readyQueue.waitForWake(connection, timeoutSeconds);
+  }
+
+  /** Copies protocol entries not yet in S3 there, one object per entry (same key, same bytes on a repeat). */
+  async mirrorProtocol(): Promise<void> {
+    const { protocol, store, log } = this.deps;
+    try {
+      const mirrored = await protocol.mirroredSeq();
+      const pending = await protocol.entries(mirrored);
+      for (const entry of pending) {
+        await store.put(protocolEntryKey(entry.seq), Buffer.from(JSON.stringify(entry)), 'application/json');
+        await protocol.setMirroredSeq(entry.seq);
+      }
+    } catch (error) {
+      // The Redis list is the source of truth; the next pass catches up.
+      log.warn({ err: error }, 'protocol mirror to S3 is behind');
+    }
+  }
+}

@@ -1,0 +1,70 @@
+import { fail, type Outcome, ok } from '../domain/outcome.js';
+import type { Registrar, Station } from '../domain/types.js';
+import type { Logger } from '../infra/logger.js';
+import type { PacketRepository } from '../repositories/packet-repository.js';
+import type { RegistrarRepository } from '../repositories/registrar-repository.js';
+import type { StationRepository } from '../repositories/station-repository.js';
+
+export type PoolAdministrationDeps = {
+  packets: PacketRepository;
+  registrars: RegistrarRepository;
+  stations: StationRepository;
+  log: Logger;
+};
+
+/** A registrar's packet can change between our read and our write (a draw, his decision); past this, give up. */
+const MAX_ATTEMPTS = 20;
+
+/**
+ * What an administrator may do: create stations and registrars, and take a registrar out of the pool. He can never
+ * assign a packet: if the registrar he takes out holds one, it goes back into the queue for a new, logged draw
+ * without him, in the same atomic step as the registrar's new status.
+ */
+export class PoolAdministration {
+  constructor(private readonly deps: PoolAdministrationDeps) {}
+
+  async createStation(name: string): Promise<{ station: Station; token: string }> {
+    const created = await this.deps.stations.create(name);
+    this.deps.log.info({ stationId: created.station.id }, 'station created');
+    return created;
+  }
+
+  listStations(): Promise<Station[]> {
+    return this.deps.stations.list();
+  }
+
+  async createRegistrar(name: string, services: string[]): Promise<{ registrar: Registrar; token: string }> {
+    const created = await this.deps.registrars.create(name, [...new Set(services)].sort());
+    this.deps.log.info({ registrarId: created.registrar.id }, 'registrar created');
+    return created;
+  }
+
+  listRegistrars(): Promise<Registrar[]> {
+    return this.deps.registrars.list();
+  }
+
+  /**
+   * Sets a registrar away or removes him (his token stops working). Holding a packet, the packet is released in the
+   * same step; if a draw gives him one between our read and our write, the write fails and we read again.
+   */
+  async takeOutOfPool(registrarId: string, reason: 'away' | 'removed'): Promise<Outcome<Registrar>> {
+    const { packets, registrars, log } = this.deps;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const registrar = await registrars.get(registrarId);
+      if (!registrar || registrar.status === 'removed') return fail({ code: 'not_found', what: 'Registrar' });
+      const packet = registrar.packetId ? await packets.get(registrar.packetId) : undefined;
+      const outcome = packet
+        ? (await packets.release(packet.id, registrarId, packet.drawSeq ?? 0, reason, reason)).outcome
+        : await registrars.takeOutOfPool(registrarId, reason);
+      if (outcome === 'missing') return fail({ code: 'not_found', what: 'Registrar' });
+      if (outcome !== 'ok') continue;
+      if (reason === 'removed') await registrars.revokeToken(registrarId);
+      log.info(
+        { registrarId, reason, releasedPacketId: packet?.id },
+        'administrator took registrar out of the pool',
+      );
+      return ok((await registrars.get(registrarId))!);
+    }
+    throw new Error(`registrar ${registrarId} kept changing; could not take him out of the pool`);
+  }
+}

@@ -1,0 +1,150 @@
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fail, type Outcome, ok } from '../domain/outcome.js';
+import type { Packet } from '../domain/types.js';
+import type { Logger } from '../infra/logger.js';
+import type { OcrResult } from '../pipeline/ocr.js';
+import type { PacketRepository } from '../repositories/packet-repository.js';
+import type { RegistrarRepository } from '../repositories/registrar-repository.js';
+import type { ObjectStore } from '../storage/object-store.js';
+
+export type RegistrarDeskDeps = {
+  packets: PacketRepository;
+  registrars: RegistrarRepository;
+  store: ObjectStore;
+  log: Logger;
+};
+
+export type Assignment = {
+  packetId: string;
+  service: string;
+  ticket: string;
+  pages: number;
+  assignedAt: string;
+  pdf: { sha256: string; bytes: number };
+};
+
+const LONG_POLL_STEP_MS = 250;
+const packetNotFound = fail({ code: 'not_found', what: 'Packet' });
+
+/**
+ * The back office's rules: a registrar says he is free or away, receives the packet drawn for him, reads it,
+ * decides it or recuses himself. He sees only the packet drawn for him (and, afterwards, those he decided).
+ */
+export class RegistrarDesk {
+  constructor(private readonly deps: RegistrarDeskDeps) {}
+
+  private async own(registrarId: string, packetId: string): Promise<Outcome<Packet>> {
+    const packet = await this.deps.packets.get(packetId);
+    return packet?.registrarId === registrarId ? ok(packet) : packetNotFound;
+  }
+
+  /** While he holds a packet, away takes effect after it: the answer says 'busy' and `awayAfterCurrentPacket`. */
+  async setStatus(
+    registrarId: string,
+    requested: 'free' | 'away',
+  ): Promise<Outcome<{ status: string; awayAfterCurrentPacket: boolean }>> {
+    const status = await this.deps.registrars.setStatus(registrarId, requested);
+    if (status === 'missing' || status === 'removed') return fail({ code: 'registrar_removed' });
+    this.deps.log.info({ registrarId, requested, status }, 'registrar status');
+    return ok({ status, awayAfterCurrentPacket: status === 'busy' && requested === 'away' });
+  }
+
+  async currentAssignment(registrarId: string): Promise<Assignment | undefined> {
+    const registrar = await this.deps.registrars.get(registrarId);
+    if (!registrar?.packetId) return undefined;
+    const packet = await this.deps.packets.get(registrar.packetId);
+    if (packet?.status !== 'assigned' || packet.registrarId !== registrarId || !packet.pdf) return undefined;
+    return {
+      packetId: packet.id,
+      service: packet.service,
+      ticket: packet.ticket,
+      pages: packet.pdf.pages,
+      assignedAt: packet.assignedAt!,
+      pdf: { sha256: packet.pdf.sha256, bytes: packet.pdf.bytes },
+    };
+  }
+
+  /** The packet drawn for him, waiting up to `waitSeconds` for one; `gone()` ends the wait early. */
+  async waitForAssignment(
+    registrarId: string,
+    waitSeconds: number,
+    gone: () => boolean,
+  ): Promise<Assignment | undefined> {
+    const deadline = Date.now() + waitSeconds * 1000;
+    for (;;) {
+      const assignment = await this.currentAssignment(registrarId);
+      if (assignment || Date.now() >= deadline || gone()) return assignment;
+      await sleep(LONG_POLL_STEP_MS);
+    }
+  }
+
+  /** The signed PDF as a stream: a packet PDF can reach hundreds of MB, and several registrars read at once. */
+  async openPdf(
+    registrarId: string,
+    packetId: string,
+  ): Promise<Outcome<{ stream: Readable; sha256: string; bytes: number }>> {
+    const owned = await this.own(registrarId, packetId);
+    if (!owned.ok) return owned;
+    const { pdf } = owned.value;
+    if (!pdf) return fail({ code: 'not_found', what: 'Packet PDF' });
+    const stream = await this.deps.store.getStream(pdf.key);
+    this.deps.log.info({ packetId }, 'registrar downloaded the packet PDF');
+    return ok({ stream, sha256: pdf.sha256, bytes: pdf.bytes });
+  }
+
+  async pageText(
+    registrarId: string,
+    packetId: string,
+    n: number,
+  ): Promise<Outcome<{ n: number; text: string; confidence: number }>> {
+    const owned = await this.own(registrarId, packetId);
+    if (!owned.ok) return owned;
+    const page = await this.deps.packets.getPage(packetId, n);
+    if (!page?.processing || n > (owned.value.pageCount ?? 0))
+      return fail({ code: 'not_found', what: 'Page' });
+    const ocr = JSON.parse((await this.deps.store.get(page.processing.ocrKey)).toString('utf8')) as OcrResult;
+    return ok({ n: page.n, text: ocr.text, confidence: ocr.confidence });
+  }
+
+  /** Records the decision; he becomes free again (or away, if he asked). */
+  async decide(
+    registrarId: string,
+    packetId: string,
+    outcome: 'approved' | 'rejected',
+    note: string,
+  ): Promise<Outcome<{ outcome: 'approved' | 'rejected' }>> {
+    const owned = await this.own(registrarId, packetId);
+    if (!owned.ok) return owned;
+    const result = await this.deps.packets.decide(
+      packetId,
+      registrarId,
+      owned.value.drawSeq ?? 0,
+      outcome,
+      note,
+    );
+    if (result.outcome === 'not_yours') return packetNotFound;
+    if (result.outcome !== 'ok')
+      return fail({ code: 'not_assigned', status: result.outcome, action: 'decide' });
+    this.deps.log.info({ packetId, registrarId, outcome }, 'packet decided');
+    return ok({ outcome });
+  }
+
+  /** Steps aside: the packet goes back and is drawn again without him. */
+  async recuse(registrarId: string, packetId: string, reason: string): Promise<Outcome<void>> {
+    const owned = await this.own(registrarId, packetId);
+    if (!owned.ok) return owned;
+    const { outcome, entry } = await this.deps.packets.release(
+      packetId,
+      registrarId,
+      owned.value.drawSeq ?? 0,
+      'recusal',
+      '',
+    );
+    if (outcome === 'not_yours') return packetNotFound;
+    if (outcome !== 'ok') return fail({ code: 'not_assigned', status: outcome, action: 'recuse' });
+    // The reason stays in the log for the administrator; the protocol records the fact, not the words.
+    this.deps.log.info({ packetId, registrarId, seq: entry.seq, reason }, 'registrar recused');
+    return ok(undefined);
+  }
+}
