@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import { planDraw, poolFor, type RandomIndex, type WaitingPacket } from '../../src/domain/draw.js';
+import type { ExclusionReason } from '../../src/domain/protocol.js';
+import type { Registrar, RegistrarStatus } from '../../src/domain/types.js';
+
+const registrar = (id: string, status: RegistrarStatus = 'free', services = ['land']): Registrar => ({
+  id,
+  name: id,
+  services,
+  status,
+  createdAt: '2026-01-01T00:00:00.000Z',
+});
+
+const waiting = (id: string, extra: Partial<WaitingPacket> = {}): WaitingPacket => ({
+  id,
+  service: 'land',
+  pdfSha256: 'a'.repeat(64),
+  exclusions: new Map(),
+  queuedFor: 'ready',
+  waited: false,
+  readyAt: 0,
+  ...extra,
+});
+
+/** A random source that answers from a script and records every question (the size of each range drawn from). */
+function scripted(answers: number[]) {
+  const asked: number[] = [];
+  const random: RandomIndex = (n) => {
+    asked.push(n);
+    const answer = answers.shift() ?? 0;
+    if (answer >= n) throw new Error(`scripted ${answer} is outside [0, ${n})`);
+    return answer;
+  };
+  return { random, asked };
+}
+
+describe('pool for a packet', () => {
+  it('lists free registrars of the service, sorted, and everyone else serving it with a reason', () => {
+    const exclusions = new Map<string, ExclusionReason>([
+      ['rg_recused', 'recused'],
+      ['rg_decided', 'decided_same_ticket'],
+    ]);
+    const pool = poolFor(waiting('pk_1', { exclusions }), [
+      registrar('rg_c'),
+      registrar('rg_a'),
+      registrar('rg_busy', 'busy'),
+      registrar('rg_away', 'away'),
+      registrar('rg_removed', 'removed'),
+      registrar('rg_recused'),
+      registrar('rg_decided', 'busy'),
+      registrar('rg_other_service', 'free', ['tax']),
+    ]);
+    expect(pool.eligible).toEqual(['rg_a', 'rg_c']);
+    expect(pool.excluded).toEqual([
+      { registrarId: 'rg_away', reason: 'away' },
+      { registrarId: 'rg_busy', reason: 'busy' },
+      { registrarId: 'rg_decided', reason: 'decided_same_ticket' },
+      { registrarId: 'rg_recused', reason: 'recused' },
+      { registrarId: 'rg_removed', reason: 'removed' },
+    ]);
+  });
+});
+
+describe('planning a draw', () => {
+  const free = ['rg_a', 'rg_b', 'rg_c'].map((id) => registrar(id));
+
+  it('draws the registrar uniformly by index from the sorted pool, and writes down what it drew', () => {
+    const { random, asked } = scripted([0, 2]);
+    const { draw, starved } = planDraw([waiting('pk_1')], free, { minPool: 1, window: 3, random });
+    expect(starved).toEqual([]);
+    expect(asked).toEqual([1, 3]);
+    expect(draw?.entry).toMatchObject({
+      type: 'draw',
+      packetId: 'pk_1',
+      reason: 'ready',
+      eligible: ['rg_a', 'rg_b', 'rg_c'],
+      randomIndex: 2,
+      chosen: 'rg_c',
+      packetWindow: { packetIds: ['pk_1'], randomIndex: 0 },
+    });
+  });
+
+  it('lets packets wait while fewer than minPool registrars are eligible, and says which', () => {
+    const { random, asked } = scripted([]);
+    const first = waiting('pk_1');
+    const taxPacket = waiting('pk_2', { service: 'tax' });
+    const { draw, starved } = planDraw([first, taxPacket], free, { minPool: 4, window: 3, random });
+    expect(draw).toBeUndefined();
+    expect(starved.map((packet) => packet.id)).toEqual(['pk_1', 'pk_2']);
+    expect(asked).toEqual([]);
+  });
+
+  it('draws among the oldest `window` servable packets, skipping the starved ones', () => {
+    const { random } = scripted([2, 1]);
+    const packets = [
+      waiting('pk_tax', { service: 'tax' }),
+      waiting('pk_1'),
+      waiting('pk_2'),
+      waiting('pk_3'),
+      waiting('pk_4'),
+    ];
+    const { draw, starved } = planDraw(packets, free, { minPool: 1, window: 3, random });
+    expect(starved.map((packet) => packet.id)).toEqual(['pk_tax']);
+    expect(draw?.entry.packetWindow).toEqual({ packetIds: ['pk_1', 'pk_2', 'pk_3'], randomIndex: 2 });
+    expect(draw?.entry).toMatchObject({ packetId: 'pk_3', chosen: 'rg_b' });
+  });
+
+  it('names the reason: a packet that waited is drawn because a registrar turned free', () => {
+    const { random } = scripted([0, 0]);
+    const { draw } = planDraw([waiting('pk_1', { waited: true })], free, { minPool: 1, window: 3, random });
+    expect(draw?.entry.reason).toBe('registrar_free');
+  });
+
+  it('links a redraw after a recusal to the release that caused it, without the registrar who recused', () => {
+    const { random } = scripted([0, 0]);
+    const packet = waiting('pk_1', {
+      queuedFor: 'recusal',
+      waited: true,
+      previousSeq: 41,
+      exclusions: new Map([['rg_a', 'recused' as const]]),
+    });
+    const { draw } = planDraw([packet], free, { minPool: 1, window: 3, random });
+    expect(draw?.entry).toMatchObject({
+      reason: 'recusal',
+      previousSeq: 41,
+      eligible: ['rg_b', 'rg_c'],
+      excluded: [{ registrarId: 'rg_a', reason: 'recused' }],
+    });
+  });
+
+  it('never draws when nobody is eligible, even with minPool 1', () => {
+    const { random } = scripted([]);
+    const { draw, starved } = planDraw([waiting('pk_1')], [registrar('rg_a', 'busy')], {
+      minPool: 1,
+      window: 3,
+      random,
+    });
+    expect(draw).toBeUndefined();
+    expect(starved).toHaveLength(1);
+  });
+});
