@@ -13,6 +13,7 @@ import type {
   OrientationDetector,
   OrientationGuess,
 } from '../pipeline/ocr.js';
+import { WorkerLeases } from './worker-leases.js';
 
 /** `best_int` is the LSTM-only integer model tesseract.js uses by default; `standard` is the legacy-capable one. */
 export type OcrModel = 'best_int' | 'standard';
@@ -24,6 +25,8 @@ export type TesseractPoolOptions = {
   workers: number;
   /** Replace a worker after this many pages: the WASM heap never shrinks and v7 still leaks. */
   recyclePages: number;
+  /** Deadline of one call, the wait for a free worker included; a worker past it is replaced. */
+  timeoutMs: number;
   log: Logger;
 };
 
@@ -80,41 +83,8 @@ function toOcrResult(page: Page): OcrResult {
  */
 const OSD_CHARACTERS = 20;
 
-/** A tesseract.js worker (its own thread) and what was last set on it. */
-type Slot = { worker: Worker; pages: number; dpi: number | undefined };
-
-/** Lends a fixed set of slots one caller at a time; callers queue in order while all are out. */
-class Leases {
-  private readonly idle: Slot[] = [];
-  private readonly waiting: Array<(slot: Slot) => void> = [];
-  private closed = false;
-
-  constructor(slots: Slot[]) {
-    this.idle.push(...slots);
-  }
-
-  acquire(): Promise<Slot> {
-    if (this.closed) return Promise.reject(new Error('OCR pool is closed'));
-    const slot = this.idle.pop();
-    return slot ? Promise.resolve(slot) : new Promise((resolve) => this.waiting.push(resolve));
-  }
-
-  release(slot: Slot): void {
-    const waiter = this.waiting.shift();
-    if (waiter) waiter(slot);
-    else this.idle.push(slot);
-  }
-
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
-  /** Stops lending and hands back the idle slots, to terminate. */
-  close(): Slot[] {
-    this.closed = true;
-    return this.idle.splice(0);
-  }
-}
+/** A tesseract.js worker (its own thread) and the resolution last set on it. */
+type Slot = { worker: Worker; dpi: number | undefined };
 
 /** Tells tesseract the real resolution (PGM carries none and its guess skews its size heuristics). */
 async function setDpi(slot: Slot, dpi: number): Promise<void> {
@@ -130,80 +100,79 @@ async function setDpi(slot: Slot, dpi: number): Promise<void> {
  */
 export class TesseractPool implements OcrEngine, OrientationDetector {
   private constructor(
-    private readonly options: TesseractPoolOptions,
+    private readonly log: Logger,
     /** Where this pool's workers (and their replacements) read the traineddata; removed on close. */
     readonly dataFolder: string,
-    private readonly ocr: Leases,
-    private readonly orientation: Leases,
+    private readonly ocr: WorkerLeases<Slot>,
+    private readonly orientation: WorkerLeases<Slot>,
   ) {}
 
   static async start(options: TesseractPoolOptions): Promise<TesseractPool> {
     const dataFolder = await languageFolder(options.languages, options.model);
-    const orientationSlots = await Promise.all(
-      Array.from({ length: options.workers }, async () => {
-        const worker = await createWorker('osd', OEM.TESSERACT_ONLY, {
-          langPath: packagedDataDir('osd', 'standard'),
-          gzip: true,
-          cacheMethod: 'none',
-          legacyCore: true,
-          legacyLang: true,
-        });
-        await worker.setParameters({ min_characters_to_try: String(OSD_CHARACTERS) } as never);
-        return { worker, pages: 0, dpi: undefined };
-      }),
-    );
-    const ocrSlots = await Promise.all(
-      Array.from({ length: options.workers }, () => newOcrSlot(options, dataFolder)),
-    );
-    return new TesseractPool(options, dataFolder, new Leases(ocrSlots), new Leases(orientationSlots));
+    const common = {
+      stop: (slot: Slot) => slot.worker.terminate(),
+      timeoutMs: options.timeoutMs,
+      log: options.log,
+    };
+    const orientation = await WorkerLeases.open(options.workers, {
+      ...common,
+      start: newOrientationSlot,
+      // OSD workers read only the small analysis copy; they are replaced when they hang, not recycled.
+      recycleAfter: Number.POSITIVE_INFINITY,
+      what: 'orientation detection',
+    });
+    const ocr = await WorkerLeases.open(options.workers, {
+      ...common,
+      start: () => newOcrSlot(options, dataFolder),
+      recycleAfter: options.recyclePages,
+      what: 'OCR',
+    });
+    return new TesseractPool(options.log, dataFolder, ocr, orientation);
   }
 
-  private async releaseOcr(slot: Slot): Promise<void> {
-    let next = slot;
-    if (slot.pages >= this.options.recyclePages && !this.ocr.isClosed) {
-      this.options.log.info({ pages: slot.pages }, 'recycling OCR worker');
-      await slot.worker.terminate();
-      next = await newOcrSlot(this.options, this.dataFolder);
-    }
-    this.ocr.release(next);
-  }
-
-  async recognize(input: OcrInput): Promise<OcrResult> {
-    const slot = await this.ocr.acquire();
-    try {
+  recognize(input: OcrInput): Promise<OcrResult> {
+    return this.ocr.run(async (slot) => {
       await setDpi(slot, input.dpi);
       const { data } = await slot.worker.recognize(input.pgm, {}, { text: true, blocks: true });
-      slot.pages++;
       return toOcrResult(data);
-    } finally {
-      await this.releaseOcr(slot);
-    }
+    });
   }
 
   async detect(input: OcrInput): Promise<OrientationGuess | undefined> {
-    const slot = await this.orientation.acquire();
     try {
-      await setDpi(slot, input.dpi);
-      const { data } = await slot.worker.detect(input.pgm);
-      if (data.orientation_degrees === null || data.orientation_confidence === null) return undefined;
-      return {
-        degrees: data.orientation_degrees as OrientationGuess['degrees'],
-        confidence: data.orientation_confidence,
-      };
+      return await this.orientation.run(async (slot) => {
+        await setDpi(slot, input.dpi);
+        const { data } = await slot.worker.detect(input.pgm);
+        if (data.orientation_degrees === null || data.orientation_confidence === null) return undefined;
+        return {
+          degrees: data.orientation_degrees as OrientationGuess['degrees'],
+          confidence: data.orientation_confidence,
+        };
+      });
     } catch (error) {
-      // OSD fails on pages with almost no text; that is "cannot tell", not an error of the page.
-      this.options.log.debug({ err: error }, 'orientation detection gave no answer');
+      // OSD fails on pages with almost no text, and may time out: "cannot tell", not an error of the page; the OCR
+      // confidence check still catches an upside-down page.
+      this.log.debug({ err: error }, 'orientation detection gave no answer');
       return undefined;
-    } finally {
-      this.orientation.release(slot);
     }
   }
 
   async close(): Promise<void> {
-    const slots = [...this.ocr.close(), ...this.orientation.close()];
-    await Promise.all(slots.map((slot) => slot.worker.terminate()));
+    await Promise.all([this.ocr.close(), this.orientation.close()]);
     await rm(this.dataFolder, { recursive: true, force: true });
   }
+}
+
+async function newOrientationSlot(): Promise<Slot> {
+  const worker = await createWorker('osd', OEM.TESSERACT_ONLY, {
+    langPath: packagedDataDir('osd', 'standard'),
+    gzip: true,
+    cacheMethod: 'none',
+    legacyCore: true,
+    legacyLang: true,
+  });
+  await worker.setParameters({ min_characters_to_try: String(OSD_CHARACTERS) } as never);
+  return { worker, dpi: undefined };
 }
 
 async function newOcrSlot(options: TesseractPoolOptions, dataFolder: string): Promise<Slot> {
@@ -213,5 +182,5 @@ async function newOcrSlot(options: TesseractPoolOptions, dataFolder: string): Pr
     cacheMethod: 'none',
   });
   await worker.setParameters({ tessedit_pageseg_mode: String(options.pageSegmentationMode) as never });
-  return { worker, pages: 0, dpi: undefined };
+  return { worker, dpi: undefined };
 }
