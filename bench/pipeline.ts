@@ -12,6 +12,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { generatePage } from '../fixtures/page-generator.js';
+import { GENEROUS_PAGE_LIMITS } from '../fixtures/page-limits.js';
 import { pdfPageOf } from '../fixtures/pdf-tools.js';
 import { characterErrorRate, wordAccuracy } from '../fixtures/text-metrics.js';
 import { createLogger } from '../src/infra/logger.js';
@@ -44,7 +45,7 @@ const concurrency = Number(args.concurrency);
 
 const PAGES_PER_PACKET = 4;
 /** The worker's default JPEG quality (PAGE_JPEG_QUALITY) and a pixel limit no bench page comes near. */
-const PROCESS_OPTIONS = { maxPixels: 100_000_000, jpegQuality: 70 };
+const PROCESS_OPTIONS = { limits: GENEROUS_PAGE_LIMITS, jpegQuality: 70 };
 
 /** Builds and signs packets of PAGES_PER_PACKET processed pages, as the bundle job does (without S3). */
 async function bundlePackets(processed: ProcessedPage[], dir: string) {
@@ -106,6 +107,7 @@ async function main() {
     pageSegmentationMode: 3,
     workers: concurrency,
     recyclePages: 200,
+    timeoutMs: 120_000,
     log: createLogger('warn'),
   });
   const rssBefore = process.memoryUsage().rss;

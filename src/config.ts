@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import type { SigningSource } from './infra/signing-identity.js';
+import type { PageLimits } from './pipeline/image-probe.js';
 
 export const ROLES = ['api', 'worker', 'dispatcher', 'all'] as const;
 export type Role = (typeof ROLES)[number];
@@ -45,9 +46,13 @@ const envSchema = z.object({
   MAX_PAGE_BYTES: positiveInt.default(25 * 1024 * 1024),
   MAX_PAGE_PIXELS: positiveInt.default(60_000_000),
   MAX_PAGES_PER_PACKET: z.coerce.number().int().min(1).max(500).default(500),
+  MAX_PAGE_DECODED_BYTES: positiveInt.default(256 * 1024 * 1024),
+  MIN_PAGE_SIDE_PX: positiveInt.default(200),
+  MAX_PAGE_ASPECT: z.coerce.number().min(1).max(100).default(8),
 
   OCR_CONCURRENCY: positiveInt.max(64).optional(),
   OCR_RECYCLE_PAGES: positiveInt.default(200),
+  OCR_TIMEOUT_MS: z.coerce.number().int().min(1000).default(120_000),
   OCR_LANGS: z
     .string()
     .regex(/^[a-z_]{3,8}(\+[a-z_]{3,8})*$/, 'tesseract language codes joined by +, e.g. ukr+eng')
@@ -69,11 +74,19 @@ const envSchema = z.object({
   DISPATCH_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
 
   RATE_LIMIT_UPLOADS_PER_MINUTE: positiveInt.default(600),
+  RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: positiveInt.default(120),
   REQUEST_TIMEOUT_MS: positiveInt.default(60_000),
   PRESSURE_MAX_EVENT_LOOP_DELAY_MS: positiveInt.default(1000),
   PRESSURE_MAX_HEAP_BYTES: positiveInt.default(3 * 1024 * 1024 * 1024),
   JOB_LOCK_MS: z.coerce.number().int().min(1000).default(60_000),
   JOB_STALLED_CHECK_MS: z.coerce.number().int().min(500).default(30_000),
+  JOB_RETRY_WINDOW_S: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 3600)
+    .default(15 * 60),
+  RECONCILE_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
 });
 
 export type Config = {
@@ -104,12 +117,18 @@ export type Config = {
   adminToken: string | undefined;
   limits: {
     maxPageBytes: number;
-    maxPagePixels: number;
+    /**
+     * A page image: pixels, decoded bytes (width × height × bands × bytes per sample: what decoding costs in
+     * memory), and the shape of a sheet (the shorter side at least minSidePx, the sides at most 1:maxAspect).
+     */
+    page: PageLimits;
     maxPagesPerPacket: number;
   };
   ocr: {
     concurrency: number;
     recyclePages: number;
+    /** Deadline of one OCR or orientation call, waiting for a free worker included. */
+    timeoutMs: number;
     languages: string[];
     model: 'best_int' | 'standard';
     pageSegmentationMode: number;
@@ -122,12 +141,19 @@ export type Config = {
   dispatch: { minPool: number; window: number; sweepSeconds: number };
   protection: {
     uploadsPerMinute: number;
+    /** Requests without a valid token (failed sign-ins, public lookups), per client address. */
+    unauthenticatedPerMinute: number;
     maxEventLoopDelayMs: number;
     maxHeapBytes: number;
     requestTimeoutMs: number;
   };
-  /** How long a job is locked by its worker, and how often dead workers' jobs are looked for (stalled jobs). */
-  jobs: { lockMs: number; stalledCheckMs: number };
+  /**
+   * How long a job is locked by its worker, how often dead workers' jobs are looked for (stalled jobs), and how long
+   * a job whose dependencies fail (S3, Redis, a crashed worker) keeps being retried before its packet fails.
+   */
+  jobs: { lockMs: number; stalledCheckMs: number; retryWindowMs: number };
+  /** How often the dispatcher role looks for packets without a way forward and re-drives them. */
+  reconcileSeconds: number;
   cpuCount: number;
 };
 
@@ -189,13 +215,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminToken: e.ADMIN_TOKEN,
     limits: {
       maxPageBytes: e.MAX_PAGE_BYTES,
-      maxPagePixels: e.MAX_PAGE_PIXELS,
+      page: {
+        maxPixels: e.MAX_PAGE_PIXELS,
+        maxDecodedBytes: e.MAX_PAGE_DECODED_BYTES,
+        minSidePx: e.MIN_PAGE_SIDE_PX,
+        maxAspect: e.MAX_PAGE_ASPECT,
+      },
       maxPagesPerPacket: e.MAX_PAGES_PER_PACKET,
     },
     ocr: {
       // OCR is CPU-bound: one tesseract worker per core saturates the machine without oversubscribing it.
       concurrency: e.OCR_CONCURRENCY ?? os.availableParallelism(),
       recyclePages: e.OCR_RECYCLE_PAGES,
+      timeoutMs: e.OCR_TIMEOUT_MS,
       languages: e.OCR_LANGS.split('+'),
       model: e.OCR_MODEL,
       pageSegmentationMode: e.OCR_PSM,
@@ -205,11 +237,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     office: { name: e.OFFICE_NAME, location: e.OFFICE_LOCATION },
     protection: {
       uploadsPerMinute: e.RATE_LIMIT_UPLOADS_PER_MINUTE,
+      unauthenticatedPerMinute: e.RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE,
       maxEventLoopDelayMs: e.PRESSURE_MAX_EVENT_LOOP_DELAY_MS,
       maxHeapBytes: e.PRESSURE_MAX_HEAP_BYTES,
       requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     },
-    jobs: { lockMs: e.JOB_LOCK_MS, stalledCheckMs: e.JOB_STALLED_CHECK_MS },
+    jobs: {
+      lockMs: e.JOB_LOCK_MS,
+      stalledCheckMs: e.JOB_STALLED_CHECK_MS,
+      retryWindowMs: e.JOB_RETRY_WINDOW_S * 1000,
+    },
+    reconcileSeconds: e.RECONCILE_SECONDS,
     dispatch: {
       minPool: e.DISPATCH_MIN_POOL,
       window: e.DISPATCH_WINDOW,

@@ -11,7 +11,7 @@ import { createAuth } from './auth.js';
 import { dashboardGuard } from './dashboard-guard.js';
 import type { ApiDeps } from './deps.js';
 import { answerRouterError, installErrorHandler } from './error-handler.js';
-import { registerProtection } from './protection.js';
+import { anonymousLimiter, registerProtection } from './protection.js';
 import { adminRoutes } from './routes/admin.js';
 import { opsRoutes } from './routes/ops.js';
 import { packetRoutes } from './routes/packets.js';
@@ -74,9 +74,10 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
-  const auth = createAuth(deps.services.access);
+  const countAnonymous = anonymousLimiter(app, deps);
+  const auth = createAuth(deps.services.access, countAnonymous);
   await app.register(opsRoutes(deps));
-  await app.register(publicRoutes(deps));
+  await app.register(publicRoutes(deps, countAnonymous));
   await app.register(packetRoutes(deps, auth));
   await app.register(adminRoutes(deps, auth));
   await app.register(registrarRoutes(deps, auth));

@@ -11,21 +11,32 @@ declare module 'fastify' {
 
 export type Role = Principal['role'];
 
-/** Builds the `requireRole` guard: a missing or unknown token is 401; a valid token of another role is 403. */
-export function createAuth(access: Access) {
-  async function authenticate(request: FastifyRequest): Promise<Principal> {
+/**
+ * Builds the `requireRole` guard, an onRequest hook: the token is checked before the body is read, so a stranger
+ * cannot make the API buffer an upload. A missing or unknown token is 401, and counts against its address
+ * (`countAnonymous` answers 429 past the limit); a valid token of another role is 403.
+ */
+export function createAuth(
+  access: Access,
+  countAnonymous: (request: FastifyRequest, reply: FastifyReply) => Promise<void>,
+) {
+  async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<Principal> {
     const header = request.headers.authorization;
     const match = header?.match(/^Bearer ([A-Za-z0-9_-]{16,200})$/);
-    if (!match) throw new AppError(401, 'unauthorized', 'Send Authorization: Bearer <token>');
-    const principal = await access.principalOf(match[1]!);
-    if (!principal) throw new AppError(401, 'unauthorized', 'The token is not valid');
-    return principal;
+    const principal = match ? await access.principalOf(match[1]!) : undefined;
+    if (principal) return principal;
+    await countAnonymous(request, reply);
+    throw new AppError(
+      401,
+      'unauthorized',
+      match ? 'The token is not valid' : 'Send Authorization: Bearer <token>',
+    );
   }
 
   return {
     requireRole(...roles: Role[]) {
-      return async (request: FastifyRequest, _reply: FastifyReply) => {
-        const principal = await authenticate(request);
+      return async (request: FastifyRequest, reply: FastifyReply) => {
+        const principal = await authenticate(request, reply);
         if (!roles.includes(principal.role)) {
           throw new AppError(403, 'forbidden', `This route is for ${roles.join(' or ')} tokens`);
         }

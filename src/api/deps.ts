@@ -6,6 +6,7 @@ import type { Metrics } from '../infra/metrics.js';
 import type { Access } from '../services/access.js';
 import type { Audit } from '../services/audit.js';
 import type { Intake } from '../services/intake.js';
+import type { PacketRecovery } from '../services/packet-recovery.js';
 import type { PoolAdministration } from '../services/pool-administration.js';
 import type { RegistrarDesk } from '../services/registrar-desk.js';
 import type { Tracking } from '../services/tracking.js';
@@ -13,6 +14,7 @@ import type { Tracking } from '../services/tracking.js';
 export type ApiServices = {
   access: Access;
   intake: Intake;
+  recovery: PacketRecovery;
   desk: RegistrarDesk;
   administration: PoolAdministration;
   audit: Audit;

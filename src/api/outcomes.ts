@@ -47,6 +47,15 @@ export function httpErrorOf(failure: Failure): AppError {
       );
     case 'registrar_removed':
       return new AppError(403, 'forbidden', 'This registrar was removed');
+    case 'not_retryable':
+      return new AppError(
+        409,
+        'not_retryable',
+        `Packet is ${failure.status}; only a failed packet can be retried`,
+        {
+          status: failure.status,
+        },
+      );
   }
 }
 

@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit, { type RateLimitOptions } from '@fastify/rate-limit';
 import fastifyUnderPressure from '@fastify/under-pressure';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiDeps } from './deps.js';
 import { AppError } from './http-error.js';
 
@@ -51,14 +50,34 @@ export async function registerProtection(app: FastifyInstance, deps: ApiDeps): P
   });
 }
 
-/** The key of a caller: the hash of his token (never the token), or his address when he sent none. */
-const callerKey = (request: FastifyRequest) => {
-  const header = request.headers.authorization;
-  return header ? createHash('sha256').update(header).digest('hex').slice(0, 32) : `ip:${request.ip}`;
-};
-
+/**
+ * Uploads per verified principal. The limit is checked after authentication (onRequest) and before the body is
+ * read (preParsing), so neither an over-limit station nor a stranger makes the API buffer a page.
+ */
 export const uploadRateLimit = (deps: ApiDeps): RateLimitOptions => ({
   max: deps.config.protection.uploadsPerMinute,
   timeWindow: 60_000,
-  keyGenerator: callerKey,
+  hook: 'preParsing',
+  keyGenerator: (request) => {
+    const principal = request.principal;
+    return `uploads:${principal?.role}:${principal && 'id' in principal ? principal.id : ''}`;
+  },
 });
+
+/** Requests that carry no valid token (failed sign-ins, public lookups), per client address. */
+const anonymousRateLimit = (deps: ApiDeps): RateLimitOptions => ({
+  max: deps.config.protection.unauthenticatedPerMinute,
+  timeWindow: 60_000,
+  keyGenerator: (request) => `anonymous:${request.ip}`,
+});
+
+/** Counts one request without a valid token against its address; throws 429 (with Retry-After) past the limit. */
+export function anonymousLimiter(app: FastifyInstance, deps: ApiDeps) {
+  const limit = app.createRateLimit(anonymousRateLimit(deps));
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const result = await limit(request);
+    if (result.isAllowed || !result.isExceeded) return;
+    reply.header('retry-after', String(result.ttlInSeconds));
+    throw new AppError(429, 'rate_limited', `Too many requests; retry in ${result.ttlInSeconds} s`);
+  };
+}

@@ -112,6 +112,8 @@ export const packetView = z.object({
   pdf: z.object({ key: z.string(), sha256: z.string(), bytes: z.number(), pages: z.number() }).optional(),
   registrarId: z.string().optional(),
   assignedAt: z.string().optional(),
+  /** What the reconciler repaired on this packet (admin view only). */
+  repairs: z.array(z.object({ at: z.string(), kind: z.string(), detail: z.string() })).optional(),
   outcome: z.enum(['approved', 'rejected']).optional(),
   decidedAt: z.string().optional(),
 });

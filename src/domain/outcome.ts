@@ -9,6 +9,7 @@ export type ImageRejection = {
     | 'media_type_mismatch'
     | 'corrupt_image'
     | 'image_too_large'
+    | 'implausible_page'
     | 'multi_page_image';
   message: string;
 };
@@ -21,7 +22,8 @@ export type Failure =
   | { code: 'pages_missing'; pages: number; missing: number[]; extra: number[] }
   | { code: 'image_rejected'; rejection: ImageRejection }
   | { code: 'not_assigned'; status: string; action: 'decide' | 'recuse' }
-  | { code: 'registrar_removed' };
+  | { code: 'registrar_removed' }
+  | { code: 'not_retryable'; status: PacketStatus };
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; failure: Failure };
 

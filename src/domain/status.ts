@@ -13,8 +13,9 @@ export const PAGE_STATUSES = ['stored', 'processing', 'done', 'failed'] as const
 export type PageStatus = (typeof PAGE_STATUSES)[number];
 
 /**
- * Every allowed packet transition. `failed → open` reopens a packet for rescanning the failed pages;
- * `assigned → ready` returns a packet for a new draw (recusal, registrar away).
+ * Every allowed packet transition. `failed → open` reopens a packet for rescanning the failed pages; `failed →
+ * submitted` is an administrator's retry (processing or bundling again); `assigned → ready` returns a packet for a
+ * new draw (recusal, registrar away).
  */
 const PACKET_TRANSITIONS: Record<PacketStatus, readonly PacketStatus[]> = {
   open: ['submitted'],
@@ -23,15 +24,16 @@ const PACKET_TRANSITIONS: Record<PacketStatus, readonly PacketStatus[]> = {
   ready: ['assigned'],
   assigned: ['decided', 'ready'],
   decided: [],
-  failed: ['open'],
+  failed: ['open', 'submitted'],
 };
 
 const PAGE_TRANSITIONS: Record<PageStatus, readonly PageStatus[]> = {
-  stored: ['processing', 'failed'],
+  // → stored: queued again under a new run (the reconciler, after its job was lost; an administrator's retry).
+  stored: ['processing', 'failed', 'stored'],
   // processing → processing: a job that stalled (its worker died) runs again from the start.
-  processing: ['processing', 'done', 'failed'],
+  processing: ['processing', 'done', 'failed', 'stored'],
   done: [],
-  failed: [],
+  failed: ['stored'],
 };
 
 export const canTransitionPacket = (from: PacketStatus, to: PacketStatus) =>

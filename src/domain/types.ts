@@ -31,6 +31,12 @@ export type Page = {
   /** Object key of the original upload. */
   originalKey: string;
   storedAt: string;
+  /** Which run of page n this record waits for (see domain/jobs.ts); a new upload or re-drive is a new run. */
+  run: number;
+  /** When this upload was first queued: its jobs are retried until JOB_RETRY_WINDOW_S after it. */
+  queuedAt: string;
+  /** When the current run was queued. */
+  runAt: string;
   /** Why processing failed, in words the station can act on. */
   failure?: string;
   /** Filled in by the page pipeline (#3). */
@@ -82,6 +88,12 @@ export type Packet = {
   failure?: string;
   /** After a failure: the only pages the station may replace before resubmitting. */
   rescanPages?: number[];
+  /** The bundle run its bundle job belongs to; an administrator's retry or the reconciler starts a new one. */
+  bundleRun?: number;
+  /** When bundling was last asked for (submit or retry): bundle jobs are retried until JOB_RETRY_WINDOW_S after. */
+  bundleQueuedAt?: string;
+  /** When the current bundle run was started by the reconciler. */
+  bundleRunAt?: string;
   /** Set when the signed PDF is stored (#4). */
   readyAt?: string;
   pdf?: PacketPdf;

@@ -13,5 +13,14 @@ export async function startEmbeddedS3(dataDir: string, port = 0): Promise<Embedd
   await mkdir(directory, { recursive: true });
   const server = new S3rver({ address: '127.0.0.1', port, directory, silent: true });
   const address = await server.run();
-  return { host: '127.0.0.1', port: address.port, close: () => server.close() };
+  return {
+    host: '127.0.0.1',
+    port: address.port,
+    // Without dropping the connections, close waits for every keep-alive client (a worker's S3 client) to go.
+    close: async () => {
+      const closed = server.close();
+      server.httpServer?.closeAllConnections();
+      await closed;
+    },
+  };
 }

@@ -83,6 +83,12 @@ export function createMetrics() {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 3, 10, 60, 600, 3600],
       registers: [registry],
     }),
+    reconciled: new Counter({
+      name: 'reconciled_total',
+      help: 'Packets the reconciler found without a way forward and re-drove, by kind of repair',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
     queueDepth: new Gauge({
       name: 'queue_jobs',
       help: 'Jobs per queue and state, read at scrape time',

@@ -45,6 +45,45 @@ function looksComplete(format: ImageFormat, bytes: Buffer): boolean {
   }
 }
 
+/** What a page image may cost and look like (MAX_PAGE_PIXELS, MAX_PAGE_DECODED_BYTES, MIN_PAGE_SIDE_PX, MAX_PAGE_ASPECT). */
+export type PageLimits = {
+  maxPixels: number;
+  maxDecodedBytes: number;
+  minSidePx: number;
+  maxAspect: number;
+};
+
+const BYTES_PER_SAMPLE: Record<string, number> = {
+  uchar: 1,
+  char: 1,
+  ushort: 2,
+  short: 2,
+  uint: 4,
+  int: 4,
+  float: 4,
+  complex: 8,
+  double: 8,
+  dpcomplex: 16,
+};
+
+/** What decoding the image costs in memory: width × height × bands × bytes per sample. */
+export const decodedBytesOf = (metadata: sharp.Metadata) =>
+  (metadata.width ?? 0) *
+  (metadata.height ?? 0) *
+  (metadata.channels ?? 3) *
+  (BYTES_PER_SAMPLE[metadata.depth ?? 'uchar'] ?? 8);
+
+/** Why an image of this size cannot be a scanned sheet, or undefined when it can. */
+export function implausibility(width: number, height: number, limits: PageLimits): string | undefined {
+  const shorter = Math.min(width, height);
+  const longer = Math.max(width, height);
+  if (shorter < limits.minSidePx)
+    return `The image is ${width}×${height} pixels: its shorter side is under ${limits.minSidePx} px, so it cannot be a scanned sheet`;
+  if (longer / shorter > limits.maxAspect)
+    return `The image is ${width}×${height} pixels: its sides are further apart than 1:${limits.maxAspect}, so it cannot be a scanned sheet`;
+  return undefined;
+}
+
 const reject = (status: ImageRejection['status'], code: ImageRejection['code'], message: string) => ({
   ok: false as const,
   rejection: { status, code, message },
@@ -52,12 +91,14 @@ const reject = (status: ImageRejection['status'], code: ImageRejection['code'], 
 
 /**
  * Decides whether an upload is a single page image we can process: by its bytes (magic number, a real header decode
- * with sharp, a decompression-bomb limit, a truncation check), not by what the client claims.
+ * with sharp, decompression-bomb limits on pixels and decoded bytes, the shape of a sheet, a truncation check), not
+ * by what the client claims.
  */
 export async function probeImage(
   bytes: Buffer,
-  options: { declaredMediaType?: string; maxPixels: number },
+  options: { declaredMediaType?: string; limits: PageLimits },
 ): Promise<{ ok: true; image: ImageProbe } | { ok: false; rejection: ImageRejection }> {
+  const { limits } = options;
   if (bytes.length === 0) return reject(400, 'empty_body', 'The request body is empty; send the page image');
   const format = sniffFormat(bytes);
   if (!format) {
@@ -80,11 +121,11 @@ export async function probeImage(
   }
   const { width, height } = metadata;
   if (!width || !height) return reject(422, 'corrupt_image', 'The image has no dimensions');
-  if (width * height > options.maxPixels) {
+  if (width * height > limits.maxPixels) {
     return reject(
       422,
       'image_too_large',
-      `The image is ${width}×${height} pixels; the limit is ${options.maxPixels} pixels per page`,
+      `The image is ${width}×${height} pixels; the limit is ${limits.maxPixels} pixels per page`,
     );
   }
   if ((metadata.pages ?? 1) > 1) {
@@ -94,11 +135,21 @@ export async function probeImage(
       `The image holds ${metadata.pages} pages; upload one page per request`,
     );
   }
+  const decodedBytes = decodedBytesOf(metadata);
+  if (decodedBytes > limits.maxDecodedBytes) {
+    return reject(
+      422,
+      'image_too_large',
+      `Decoded, the image takes ${decodedBytes} bytes (${metadata.channels} bands of ${metadata.depth}); the limit is ${limits.maxDecodedBytes}`,
+    );
+  }
+  const implausible = implausibility(width, height, limits);
+  if (implausible) return reject(422, 'implausible_page', implausible);
   if (!looksComplete(format, bytes))
     return reject(422, 'corrupt_image', `The ${format.toUpperCase()} file is truncated`);
   if (format === 'tiff') {
     try {
-      await sharp(bytes, { limitInputPixels: options.maxPixels, failOn: 'truncated' }).raw().toBuffer();
+      await sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: 'truncated' }).raw().toBuffer();
     } catch {
       return reject(422, 'corrupt_image', 'The TIFF image data cannot be decoded');
     }

@@ -1,5 +1,6 @@
 import type { PageAnalysis } from '../domain/types.js';
 import { analyzeLayout, type LayoutAnalysis } from './deskew.js';
+import type { PageLimits } from './image-probe.js';
 import { normalizePage } from './normalize.js';
 import {
   EMPTY_OCR,
@@ -44,7 +45,7 @@ export type ProcessedPage = {
 };
 
 export type PageEngines = { ocr: OcrEngine; orientation: OrientationDetector };
-export type ProcessOptions = { maxPixels: number; jpegQuality: number };
+export type ProcessOptions = { limits: PageLimits; jpegQuality: number };
 
 /**
  * tesseract's LSTM reads each text line scaled to a fixed height, so a 300 dpi page spends time on detail the
@@ -97,7 +98,7 @@ export async function processPage(
   options: ProcessOptions,
 ): Promise<ProcessedPage> {
   const ms: StageTimings = { normalize: 0, deskew: 0, orientation: 0, rotate: 0, ocr: 0, encode: 0 };
-  const page = await timed(ms, 'normalize', () => normalizePage(original, { maxPixels: options.maxPixels }));
+  const page = await timed(ms, 'normalize', () => normalizePage(original, options.limits));
   const layout = await timed(ms, 'deskew', () => analyzeLayout(page.grey));
 
   const straighten = layout.quarterTurn - layout.skewDeg;

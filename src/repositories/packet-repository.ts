@@ -23,7 +23,7 @@ import { runScript, type ScriptEntry } from './scripts.js';
  */
 
 export type PutPageResult =
-  | { outcome: 'created' | 'replaced'; previous?: Page }
+  | { outcome: 'created' | 'replaced'; page: Page; previous?: Page }
   | { outcome: 'same'; previous: Page }
   | { outcome: 'missing' }
   | { outcome: 'not_open'; status: PacketStatus }
@@ -42,6 +42,13 @@ export type Appended = { outcome: AppendOutcome; entry: ProtocolEntry };
 export type StatusAfterRelease = '' | 'away' | 'removed';
 
 type ScriptReply = [string, ...unknown[]];
+
+/** Which upload and which run of page n a job works for. */
+export type PageRun = { n: number; sha256: string; run: number };
+
+/** One repair the reconciler made, as the administrator's view of the packet lists it. */
+export type Repair = { at: string; kind: string; detail: string };
+const MAX_REPAIRS_KEPT = 50;
 
 const sourcesOf = (to: PacketStatus, from?: PacketStatus) =>
   packetSourcesOf(to).filter((status) => from === undefined || status === from);
@@ -66,6 +73,9 @@ function parsePacket(row: Record<string, string>): Packet | undefined {
     ...(row.pageCount ? { pageCount: Number(row.pageCount) } : {}),
     ...(row.failure ? { failure: row.failure } : {}),
     ...(row.rescanPages ? { rescanPages: row.rescanPages.split(',').map(Number) } : {}),
+    ...(row.bundleRun ? { bundleRun: Number(row.bundleRun) } : {}),
+    ...(row.bundleQueuedAt ? { bundleQueuedAt: row.bundleQueuedAt } : {}),
+    ...(row.bundleRunAt ? { bundleRunAt: row.bundleRunAt } : {}),
     ...(row.readyAt ? { readyAt: row.readyAt } : {}),
     ...(row.pdf ? { pdf: JSON.parse(row.pdf) as PacketPdf } : {}),
     ...(row.registrarId
@@ -96,8 +106,31 @@ export class PacketRepository {
       .hset(this.keys.packet(packet.id), packet)
       .set(this.keys.trackingCode(packet.trackingCode), packet.id)
       .zadd(this.keys.packets, Date.now(), packet.id)
+      .zadd(this.keys.activePackets, Date.now(), packet.id)
       .exec();
     return packet;
+  }
+
+  /** Ids of packets not yet decided, oldest first, `count` at a time from `offset`. */
+  activePacketIds(offset: number, count: number): Promise<string[]> {
+    return this.redis.zrange(this.keys.activePackets, offset, offset + count - 1);
+  }
+
+  async recordRepair(packetId: string, repair: Repair): Promise<void> {
+    await this.redis
+      .multi()
+      .rpush(this.keys.packetRepairs(packetId), JSON.stringify(repair))
+      .ltrim(this.keys.packetRepairs(packetId), -MAX_REPAIRS_KEPT, -1)
+      .exec();
+  }
+
+  async repairs(packetId: string): Promise<Repair[]> {
+    const rows = await this.redis.lrange(this.keys.packetRepairs(packetId), 0, -1);
+    return rows.map((row) => JSON.parse(row) as Repair);
+  }
+
+  async isQueuedForDraw(packetId: string): Promise<boolean> {
+    return (await this.redis.zscore(this.keys.readyQueue, packetId)) !== null;
   }
 
   async get(id: string): Promise<Packet | undefined> {
@@ -119,12 +152,19 @@ export class PacketRepository {
     return rows.map((raw) => JSON.parse(raw) as Page).sort((a, b) => a.n - b.n);
   }
 
-  /** Records a stored page while the packet is open; the same bytes again leave the existing record alone. */
+  /**
+   * Records a stored page while the packet is open, under a new run (the run in `page` is replaced); the same bytes
+   * again leave the existing record alone.
+   */
   async putPage(packetId: string, page: Page): Promise<PutPageResult> {
-    const [outcome, detail] = await runScript<'putPage', ScriptReply>(
+    const [outcome, detail, previous] = await runScript<'putPage', ScriptReply>(
       this.redis,
       'putPage',
-      { packet: this.keys.packet(packetId), pages: this.keys.packetPages(packetId) },
+      {
+        packet: this.keys.packet(packetId),
+        pages: this.keys.packetPages(packetId),
+        runs: this.keys.pageRuns(packetId),
+      },
       { n: page.n, sha256: page.sha256, page: JSON.stringify(page) },
     );
     switch (outcome) {
@@ -139,30 +179,92 @@ export class PacketRepository {
       default:
         return {
           outcome: outcome as 'created' | 'replaced',
-          ...(detail ? { previous: JSON.parse(detail as string) as Page } : {}),
+          page: JSON.parse(detail as string) as Page,
+          ...(previous ? { previous: JSON.parse(previous as string) as Page } : {}),
         };
     }
   }
 
   /**
-   * Moves page n of this upload (`sha256`) to `status` with extra fields, if its current status allows it.
-   * 'stale' means the page was rescanned or deleted meanwhile: the caller's work is for bytes nobody needs.
+   * Moves run `run` of page n (upload `sha256`) to `status` with extra fields, if its current status allows it.
+   * 'stale' means the page was rescanned, deleted or queued again meanwhile: the caller's work is for nobody.
    */
   async updatePage(
     packetId: string,
-    n: number,
-    sha256: string,
+    page: PageRun,
     status: PageStatus,
-    fields: Partial<Omit<Page, 'n' | 'sha256' | 'status'>> = {},
+    fields: Partial<Omit<Page, 'n' | 'sha256' | 'status' | 'run'>> = {},
   ): Promise<'ok' | 'stale' | PageStatus> {
     const [outcome, detail] = await runScript<'updatePage', ScriptReply>(
       this.redis,
       'updatePage',
       { pages: this.keys.packetPages(packetId) },
-      { n, sha256, sources: pageSourcesOf(status), fields: { ...fields, status } },
+      { ...page, sources: pageSourcesOf(status), fields: { ...fields, status } },
     );
     if (outcome === 'status') return detail as PageStatus;
     return outcome as 'ok' | 'stale';
+  }
+
+  /**
+   * Queues this run of a page again under a new run, if nothing changed it meanwhile and its status is one of
+   * `from`; `newWindow` starts a new retry window. Returns the page as now recorded, or undefined.
+   */
+  async requeuePage(
+    packetId: string,
+    page: PageRun,
+    from: PageStatus[],
+    options: { newWindow: boolean },
+  ): Promise<Page | undefined> {
+    const at = new Date().toISOString();
+    const [outcome, encoded] = await runScript<'requeuePage', ScriptReply>(
+      this.redis,
+      'requeuePage',
+      { pages: this.keys.packetPages(packetId), runs: this.keys.pageRuns(packetId) },
+      { ...page, sources: from, at, ...(options.newWindow ? { queuedAt: at } : {}) },
+    );
+    return outcome === 'ok' ? (JSON.parse(encoded as string) as Page) : undefined;
+  }
+
+  /**
+   * An administrator's retry: a failed packet is submitted again (new bundle run) and its failed pages are queued
+   * again (new runs), with a new retry window. Returns the pages to queue, or the status that forbids it.
+   */
+  async retry(packetId: string): Promise<{ pages: Page[] } | 'missing' | PacketStatus> {
+    const [outcome, detail] = await runScript<'retry', ScriptReply>(
+      this.redis,
+      'retry',
+      {
+        packet: this.keys.packet(packetId),
+        pages: this.keys.packetPages(packetId),
+        runs: this.keys.pageRuns(packetId),
+      },
+      { at: new Date().toISOString() },
+    );
+    if (outcome === 'missing') return 'missing';
+    if (outcome === 'status') return detail as PacketStatus;
+    return { pages: (detail as string[]).map((page) => JSON.parse(page) as Page) };
+  }
+
+  /** Starts bundle run `run + 1` of a packet still in one of `from`, unless someone did already. */
+  async requeueBundle(packetId: string, run: number, from: PacketStatus[]): Promise<boolean> {
+    const outcome = await runScript<'requeueBundle', string>(
+      this.redis,
+      'requeueBundle',
+      { packet: this.keys.packet(packetId) },
+      { run, sources: from, at: new Date().toISOString() },
+    );
+    return outcome === 'ok';
+  }
+
+  /** Puts a ready, unassigned packet missing from the ready queue back into it; true when it was missing. */
+  async requeueReady(packetId: string): Promise<boolean> {
+    const outcome = await runScript<'requeueReady', string>(
+      this.redis,
+      'requeueReady',
+      { packet: this.keys.packet(packetId), readyQueue: this.keys.readyQueue, wake: this.keys.dispatchWake },
+      { packetId, score: String(Date.now()) },
+    );
+    return outcome === 'ok';
   }
 
   async deletePage(
@@ -185,7 +287,7 @@ export class PacketRepository {
       this.redis,
       'submit',
       { packet: this.keys.packet(packetId), pages: this.keys.packetPages(packetId) },
-      { pages: pageCount, at: new Date().toISOString(), sources: packetSourcesOf('submitted') },
+      { pages: pageCount, at: new Date().toISOString(), sources: sourcesOf('submitted', 'open') },
     );
     switch (outcome) {
       case 'missing':
@@ -287,9 +389,11 @@ export class PacketRepository {
             protocol: this.keys.protocol,
             head: this.keys.protocolHead,
             wake: this.keys.dispatchWake,
+            active: this.keys.activePackets,
           },
           {
             ...this.guard(head, entry),
+            packetId,
             registrarId,
             outcome,
             note,

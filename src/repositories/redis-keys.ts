@@ -9,6 +9,12 @@ export function redisKeys(prefix: string) {
     packet: (id: string) => `${prefix}:packet:${id}`,
     packetPages: (id: string) => `${prefix}:packet:${id}:pages`,
     packets: `${prefix}:packets`,
+    /** Packets not yet decided: where the reconciler looks for work without a way forward. */
+    activePackets: `${prefix}:packets:active`,
+    /** Per page number, the last run handed out (domain/jobs.ts). */
+    pageRuns: (id: string) => `${prefix}:packet:${id}:runs`,
+    /** What the reconciler repaired on a packet, newest last. */
+    packetRepairs: (id: string) => `${prefix}:packet:${id}:repairs`,
     trackingCode: (code: string) => `${prefix}:track:${code}`,
     /** Ready packets waiting for a registrar, scored by the time they became ready. */
     readyQueue: `${prefix}:dispatch:ready`,

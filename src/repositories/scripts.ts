@@ -13,7 +13,7 @@ export type ScriptEntry = { json: string; hash: string; seq: string };
 type ProtocolGuard = { expectedHead: string; genesis: string; entry: ScriptEntry };
 
 type Scripts = {
-  putPage: { keys: 'packet' | 'pages'; args: { n: number; sha256: string; page: string } };
+  putPage: { keys: 'packet' | 'pages' | 'runs'; args: { n: number; sha256: string; page: string } };
   deletePage: { keys: 'packet' | 'pages'; args: { n: number } };
   submit: { keys: 'packet' | 'pages'; args: { pages: number; at: string; sources: string[] } };
   transition: {
@@ -22,8 +22,15 @@ type Scripts = {
   };
   updatePage: {
     keys: 'pages';
-    args: { n: number; sha256: string; sources: string[]; fields: Record<string, unknown> };
+    args: { n: number; sha256: string; run: number; sources: string[]; fields: Record<string, unknown> };
   };
+  requeuePage: {
+    keys: 'pages' | 'runs';
+    args: { n: number; sha256: string; run: number; sources: string[]; at: string; queuedAt?: string };
+  };
+  retry: { keys: 'packet' | 'pages' | 'runs'; args: { at: string } };
+  requeueBundle: { keys: 'packet'; args: { run: number; sources: string[]; at: string } };
+  requeueReady: { keys: 'packet' | 'readyQueue' | 'wake'; args: { packetId: string; score: string } };
   markReady: {
     keys: 'packet' | 'readyQueue' | 'wake';
     args: { packetId: string; readyAt: string; score: string; pdf: string; sources: string[] };
@@ -33,8 +40,9 @@ type Scripts = {
     args: ProtocolGuard & { packetId: string; registrarId: string; at: string; sources: string[] };
   };
   decide: {
-    keys: 'packet' | 'registrar' | 'ticketDeciders' | 'protocol' | 'head' | 'wake';
+    keys: 'packet' | 'registrar' | 'ticketDeciders' | 'protocol' | 'head' | 'wake' | 'active';
     args: ProtocolGuard & {
+      packetId: string;
       registrarId: string;
       outcome: string;
       note: string;
@@ -61,14 +69,18 @@ export type ScriptName = keyof Scripts;
 
 /** Keys in the order Redis receives them (KEYS[1], KEYS[2], …), as each script's header names them. */
 const SCRIPT_KEYS: { [N in ScriptName]: ReadonlyArray<Scripts[N]['keys']> } = {
-  putPage: ['packet', 'pages'],
+  putPage: ['packet', 'pages', 'runs'],
   deletePage: ['packet', 'pages'],
   submit: ['packet', 'pages'],
   transition: ['packet'],
   updatePage: ['pages'],
+  requeuePage: ['pages', 'runs'],
+  retry: ['packet', 'pages', 'runs'],
+  requeueBundle: ['packet'],
+  requeueReady: ['packet', 'readyQueue', 'wake'],
   markReady: ['packet', 'readyQueue', 'wake'],
   assign: ['packet', 'registrar', 'readyQueue', 'protocol', 'head'],
-  decide: ['packet', 'registrar', 'ticketDeciders', 'protocol', 'head', 'wake'],
+  decide: ['packet', 'registrar', 'ticketDeciders', 'protocol', 'head', 'wake', 'active'],
   release: ['packet', 'registrar', 'readyQueue', 'exclusions', 'protocol', 'head', 'wake'],
   setRegistrarStatus: ['registrar', 'wake'],
   takeOutOfPool: ['registrar'],

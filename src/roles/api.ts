@@ -4,17 +4,17 @@ import type { ApiDeps } from '../api/deps.js';
 import { Access } from '../services/access.js';
 import { Audit } from '../services/audit.js';
 import { Intake } from '../services/intake.js';
-import { PacketProgress } from '../services/packet-progress.js';
+import { PacketRecovery } from '../services/packet-recovery.js';
 import { PoolAdministration } from '../services/pool-administration.js';
 import { RegistrarDesk } from '../services/registrar-desk.js';
 import { Tracking } from '../services/tracking.js';
-import type { Infrastructure } from './infrastructure.js';
+import { type Infrastructure, packetProgressOf } from './infrastructure.js';
 
 /** The HTTP app's dependencies: its services over the shared infrastructure. */
 export function apiDepsOf(infra: Infrastructure): ApiDeps {
   const { config, log, redis, store, metrics, jobs } = infra;
   const { packets, registrars, stations, tokens, protocol } = infra.repositories;
-  const progress = new PacketProgress(packets, jobs, log.child({ component: 'packet-progress' }));
+  const progress = packetProgressOf(infra);
   return {
     config,
     log,
@@ -25,12 +25,12 @@ export function apiDepsOf(infra: Infrastructure): ApiDeps {
       intake: new Intake({
         packets,
         store,
-        jobs,
         progress,
         metrics,
         log: log.child({ component: 'intake' }),
-        limits: config.limits,
+        limits: config.limits.page,
       }),
+      recovery: new PacketRecovery({ packets, progress, log: log.child({ component: 'packet-recovery' }) }),
       desk: new RegistrarDesk({
         packets,
         registrars,

@@ -1,7 +1,9 @@
 import { Dispatcher } from '../dispatch/dispatcher.js';
+import { ReconcileLoop } from '../dispatch/reconcile-loop.js';
 import { connectRedis } from '../infra/redis.js';
 import { Dispatching, type DispatchOptions } from '../services/dispatching.js';
-import type { Infrastructure } from './infrastructure.js';
+import { Reconciler } from '../services/reconciler.js';
+import { type Infrastructure, packetProgressOf } from './infrastructure.js';
 
 /** The dispatching service over the shared infrastructure, as the dispatcher role (and the tests) use it. */
 export function dispatchingOf(
@@ -37,5 +39,31 @@ export async function startDispatcherRole(infra: Infrastructure): Promise<void> 
     blocking.disconnect();
     await running;
   });
-  log.info(config.dispatch, 'dispatcher started');
+
+  const reconcileLoop = new ReconcileLoop(
+    reconcilerOf(infra),
+    log.child({ component: 'reconciler' }),
+    config.reconcileSeconds,
+  );
+  const reconciling = reconcileLoop.run();
+  shutdown.register('work', 'reconciler', async () => {
+    reconcileLoop.stop();
+    await reconciling;
+  });
+  log.info({ ...config.dispatch, reconcileSeconds: config.reconcileSeconds }, 'dispatcher started');
+}
+
+/** The reconciler over the shared infrastructure: its grace is one reconcile interval. */
+export function reconcilerOf(infra: Infrastructure): Reconciler {
+  const { packets, registrars } = infra.repositories;
+  return new Reconciler({
+    packets,
+    registrars,
+    jobs: infra.jobs,
+    progress: packetProgressOf(infra),
+    metrics: infra.metrics,
+    log: infra.log.child({ component: 'reconciler' }),
+    graceMs: infra.config.reconcileSeconds * 1000,
+    retryWindowMs: infra.config.jobs.retryWindowMs,
+  });
 }

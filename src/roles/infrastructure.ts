@@ -8,6 +8,7 @@ import { createMetrics, type Metrics, observeQueueDepth } from '../infra/metrics
 import { connectRedis, redactUrl, redisAnswers, spawnRedisServer } from '../infra/redis.js';
 import { ShutdownRegistry } from '../infra/shutdown.js';
 import { createRepositories, type Repositories } from '../repositories/index.js';
+import { PacketProgress } from '../services/packet-progress.js';
 import { MinioObjectStore } from '../storage/minio-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { BullJobQueue } from '../workers/queues.js';
@@ -138,3 +139,13 @@ export async function openInfrastructure(config: Config, log: Logger): Promise<I
     throw error;
   }
 }
+
+/** What happens next to a packet: every role that moves packets on builds it the same way. */
+export const packetProgressOf = (infra: Infrastructure) =>
+  new PacketProgress({
+    packets: infra.repositories.packets,
+    jobs: infra.jobs,
+    metrics: infra.metrics,
+    log: infra.log.child({ component: 'packet-progress' }),
+    retryWindowMs: infra.config.jobs.retryWindowMs,
+  });

@@ -6,10 +6,9 @@ import { TesseractPool } from '../ocr/tesseract-pool.js';
 import { PDF_FONT_FILE } from '../pipeline/packet-pdf.js';
 import type { PageEngines } from '../pipeline/process-page.js';
 import { Bundling } from '../services/bundling.js';
-import { PacketProgress } from '../services/packet-progress.js';
 import { PageProcessing } from '../services/page-processing.js';
 import { startBundleWorker, startPageWorker } from '../workers/job-workers.js';
-import type { Infrastructure } from './infrastructure.js';
+import { type Infrastructure, packetProgressOf } from './infrastructure.js';
 
 /** The role's services, and its queue consumers (which tests pause to stage races). */
 export type WorkerRole = {
@@ -27,7 +26,7 @@ export async function startWorkerRole(
   infra: Infrastructure,
   options: { engines?: PageEngines } = {},
 ): Promise<WorkerRole> {
-  const { config, log, shutdown, store, metrics, jobs } = infra;
+  const { config, log, shutdown, store, metrics } = infra;
   const { packets } = infra.repositories;
   let engines = options.engines;
   if (!engines) {
@@ -37,13 +36,14 @@ export async function startWorkerRole(
       pageSegmentationMode: config.ocr.pageSegmentationMode,
       workers: config.ocr.concurrency,
       recyclePages: config.ocr.recyclePages,
+      timeoutMs: config.ocr.timeoutMs,
       log: log.child({ component: 'ocr' }),
     });
     shutdown.register('clients', 'ocr-pool', () => pool.close());
     engines = { ocr: pool, orientation: pool };
   }
 
-  const progress = new PacketProgress(packets, jobs, log.child({ component: 'packet-progress' }));
+  const progress = packetProgressOf(infra);
   const pages = new PageProcessing({
     packets,
     store,
@@ -51,10 +51,11 @@ export async function startWorkerRole(
     metrics,
     progress,
     log: log.child({ component: 'page-worker' }),
-    options: { maxPixels: config.limits.maxPagePixels, jpegQuality: config.ocr.jpegQuality },
+    options: { limits: config.limits.page, jpegQuality: config.ocr.jpegQuality },
   });
   const bundling = new Bundling({
     packets,
+    progress,
     store,
     identity: await loadSigningIdentity(config.signing, log),
     font: await readFile(PDF_FONT_FILE),

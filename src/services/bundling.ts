@@ -9,12 +9,13 @@ import { type SigningIdentity, signPdf, verifyPdfSignature } from '../pipeline/p
 import type { PacketRepository } from '../repositories/packet-repository.js';
 import { packetPdfKey } from '../storage/object-keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { pagesDigestOf } from './packet-progress.js';
+import { type PacketProgress, pagesDigestOf } from './packet-progress.js';
 
 export const PDF_PRODUCER = 'Scan office';
 
 export type BundlingDeps = {
   packets: Pick<PacketRepository, 'get' | 'listPages' | 'transition' | 'markReady'>;
+  progress: PacketProgress;
   store: ObjectStore;
   identity: SigningIdentity;
   font: Uint8Array;
@@ -136,9 +137,7 @@ export class Bundling {
     return 'ready';
   }
 
-  async giveUp(payload: JobPayload<'bundlePacket'>, last: FinalFailure): Promise<void> {
-    await this.deps.packets.transition(payload.packetId, 'failed', {
-      failure: `The packet PDF could not be made (${last.message}); an administrator must look at it.`,
-    });
+  giveUp(payload: JobPayload<'bundlePacket'>, last: FinalFailure): Promise<void> {
+    return this.deps.progress.bundleGaveUp(payload.packetId, last);
   }
 }

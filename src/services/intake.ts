@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { JobQueue } from '../domain/jobs.js';
 import { fail, type Outcome, ok } from '../domain/outcome.js';
 import type { Packet, Page, Principal } from '../domain/types.js';
 import type { Logger } from '../infra/logger.js';
 import type { Metrics } from '../infra/metrics.js';
-import { MEDIA_TYPES, probeImage } from '../pipeline/image-probe.js';
-import type { PacketRepository } from '../repositories/packet-repository.js';
+import { MEDIA_TYPES, type PageLimits, probeImage } from '../pipeline/image-probe.js';
+import type { PacketRepository, Repair } from '../repositories/packet-repository.js';
 import { originalPageKey } from '../storage/object-keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { PacketProgress } from './packet-progress.js';
@@ -13,11 +12,10 @@ import type { PacketProgress } from './packet-progress.js';
 export type IntakeDeps = {
   packets: PacketRepository;
   store: ObjectStore;
-  jobs: JobQueue;
   progress: PacketProgress;
   metrics: Metrics;
   log: Logger;
-  limits: { maxPagePixels: number };
+  limits: PageLimits;
 };
 
 export type StoredPage = { n: number; sha256: string; bytes: number };
@@ -30,7 +28,11 @@ export type PacketView = Omit<
   Packet,
   'stationId' | 'pdf' | 'registrarId' | 'assignedAt' | 'drawSeq' | 'note'
 > &
-  Partial<Pick<Packet, 'stationId' | 'pdf' | 'registrarId' | 'assignedAt'>> & { pages: PageView[] };
+  Partial<Pick<Packet, 'stationId' | 'pdf' | 'registrarId' | 'assignedAt'>> & {
+    pages: PageView[];
+    /** What the reconciler repaired (administrators only). */
+    repairs?: Repair[];
+  };
 
 const notOpen = (status: Packet['status'], action: 'change_pages' | 'submit' = 'change_pages') =>
   fail({ code: 'packet_not_open', status, action });
@@ -68,12 +70,13 @@ export class Intake {
     if (!owned.ok) return owned;
     const packet = owned.value;
 
-    const probe = await probeImage(body, { declaredMediaType, maxPixels: this.deps.limits.maxPagePixels });
+    const probe = await probeImage(body, { declaredMediaType, limits: this.deps.limits });
     if (!probe.ok) {
       metrics.pagesUploaded.inc({ outcome: 'rejected' });
       return fail({ code: 'image_rejected', rejection: probe.rejection });
     }
     const sha256 = createHash('sha256').update(body).digest('hex');
+    const now = new Date().toISOString();
     const page: Page = {
       n,
       status: 'stored',
@@ -83,7 +86,10 @@ export class Intake {
       width: probe.image.width,
       height: probe.image.height,
       originalKey: originalPageKey(packetId, n, sha256),
-      storedAt: new Date().toISOString(),
+      storedAt: now,
+      run: 0, // the record's script hands out the run
+      queuedAt: now,
+      runAt: now,
     };
 
     const existing = await packets.getPage(packetId, n);
@@ -105,12 +111,13 @@ export class Intake {
         return fail({ code: 'rescan_only', pages: result.pages });
       case 'same':
         // An idempotent retry. If the first attempt stored the page but failed before enqueuing, enqueue now;
-        // the deterministic job id makes this a no-op when the job exists.
-        if (result.previous.status === 'stored') await this.enqueue(packetId, result.previous);
+        // the job id names the record's run, so this is a no-op when that job exists.
+        if (result.previous.status === 'stored')
+          await this.deps.progress.queuePage(packetId, result.previous);
         metrics.pagesUploaded.inc({ outcome: 'unchanged' });
         return ok({ ...stored, created: false });
       default:
-        await this.enqueue(packetId, page);
+        await this.deps.progress.queuePage(packetId, result.page);
         metrics.pagesUploaded.inc({ outcome: result.outcome });
         this.deps.log.info(
           { packetId, page: n, sha256, bytes: body.length, outcome: result.outcome },
@@ -118,15 +125,6 @@ export class Intake {
         );
         return ok({ ...stored, created: true });
     }
-  }
-
-  private enqueue(packetId: string, page: Page): Promise<void> {
-    return this.deps.jobs.enqueue('processPage', {
-      packetId,
-      n: page.n,
-      sha256: page.sha256,
-      originalKey: page.originalKey,
-    });
   }
 
   async deletePage(stationId: string, packetId: string, n: number): Promise<Outcome<void>> {
@@ -182,7 +180,10 @@ export class Intake {
     if (!packet || !visible) return fail({ code: 'not_found', what: 'Packet' });
     const pages = (await this.deps.packets.listPages(packetId)).map(({ originalKey: _key, ...page }) => page);
     const { stationId, pdf, registrarId, assignedAt, drawSeq: _seq, note: _note, ...common } = packet;
-    const adminOnly = viewer.role === 'admin' ? { stationId, pdf, registrarId, assignedAt } : {};
+    const adminOnly =
+      viewer.role === 'admin'
+        ? { stationId, pdf, registrarId, assignedAt, repairs: await this.deps.packets.repairs(packetId) }
+        : {};
     return ok({ ...common, pages, ...adminOnly });
   }
 }

@@ -32,9 +32,9 @@ export class PageProcessing {
   async process(payload: JobPayload<'processPage'>): Promise<PageJobOutcome> {
     const { packets, store, engines, metrics, options } = this.deps;
     const { packetId, n, sha256, originalKey } = payload;
-    const log = this.deps.log.child({ packetId, page: n });
+    const log = this.deps.log.child({ packetId, page: n, run: payload.run });
 
-    const claimed = await packets.updatePage(packetId, n, sha256, 'processing');
+    const claimed = await packets.updatePage(packetId, payload, 'processing');
     if (claimed === 'stale') {
       log.info('page was replaced or deleted before processing; skipping');
       return 'skipped_stale';
@@ -51,7 +51,7 @@ export class PageProcessing {
     } catch (error) {
       if (!(error instanceof UnreadableImageError)) throw error;
       const failure = `The scan cannot be read (${error.message}); please rescan page ${n}.`;
-      await packets.updatePage(packetId, n, sha256, 'failed', { failure });
+      await packets.updatePage(packetId, payload, 'failed', { failure });
       metrics.pagesProcessed.inc({ outcome: 'failed' });
       log.warn({ reason: error.message }, 'page cannot be read');
       await this.deps.progress.advance(packetId);
@@ -64,7 +64,7 @@ export class PageProcessing {
     await store.put(ocrKey, Buffer.from(JSON.stringify(result.ocr)), 'application/json');
 
     const { ms, ...summary } = result.summary;
-    const recorded = await packets.updatePage(packetId, n, sha256, 'done', {
+    const recorded = await packets.updatePage(packetId, payload, 'done', {
       processing: {
         ...summary,
         ms,
@@ -89,20 +89,8 @@ export class PageProcessing {
     return 'done';
   }
 
-  /** After the last retry: the page fails, naming why, and the packet moves on (to failed, with pages to rescan). */
-  async giveUp(payload: JobPayload<'processPage'>, last: FinalFailure): Promise<void> {
-    if (last.permanent) return; // process() recorded why
-    const failure = `Processing failed ${last.attempts} times (${last.message}); please rescan page ${payload.n}.`;
-    const outcome = await this.deps.packets.updatePage(
-      payload.packetId,
-      payload.n,
-      payload.sha256,
-      'failed',
-      {
-        failure,
-      },
-    );
-    if (outcome === 'ok') this.deps.metrics.pagesProcessed.inc({ outcome: 'failed' });
-    await this.deps.progress.advance(payload.packetId);
+  /** After the last attempt: the page fails (unless the job recorded why already) and the packet moves on. */
+  giveUp(payload: JobPayload<'processPage'>, last: FinalFailure): Promise<void> {
+    return this.deps.progress.pageGaveUp(payload, last);
   }
 }

@@ -1,4 +1,4 @@
-import { type Job, Queue, type QueueOptions, UnrecoverableError, Worker } from 'bullmq';
+import { type Job, type MinimalJob, Queue, type QueueOptions, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { DependencyUnavailableError } from '../domain/errors.js';
 import {
@@ -7,16 +7,34 @@ import {
   type JobName,
   type JobPayload,
   type JobQueue,
+  type JobState,
   PermanentJobFailure,
   QUEUES,
   type QueueName,
 } from '../domain/jobs.js';
 import type { Logger } from '../infra/logger.js';
 
-/** Defaults written once: retries with exponential backoff, and bounded history so Redis does not grow forever. */
+const RETRY_WINDOW_BACKOFF = 'retry-window';
+const FIRST_RETRY_DELAY_MS = 1000;
+const LONGEST_RETRY_DELAY_MS = 15_000;
+/** BullMQ's live states: the job will still run (again). */
+const LIVE_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
+
+/** The delay before attempt `attemptsMade + 1`: doubling from 1 s up to 15 s, or -1 (stop) past the job's window. */
+export function retryDelay(attemptsMade: number, retryUntil: number, now = Date.now()): number {
+  const delay = Math.min(FIRST_RETRY_DELAY_MS * 2 ** Math.max(0, attemptsMade - 1), LONGEST_RETRY_DELAY_MS);
+  return now + delay > retryUntil ? -1 : delay;
+}
+
+/**
+ * Defaults written once: a failing job is retried with backoff until its payload's `retryUntil` (the retry window),
+ * not a fixed number of times: a 40-second S3 outage must not fail a packet. History is bounded so Redis does not
+ * grow forever.
+ */
 const DEFAULT_JOB_OPTIONS: QueueOptions['defaultJobOptions'] = {
-  attempts: 5,
-  backoff: { type: 'exponential', delay: 2000 },
+  // The window ends retries; this only bounds a runaway (10 000 attempts at the 15 s cap is 41 hours).
+  attempts: 10_000,
+  backoff: { type: RETRY_WINDOW_BACKOFF },
   removeOnComplete: { age: 24 * 3600, count: 10_000 },
   removeOnFail: { age: 7 * 24 * 3600 },
 };
@@ -48,6 +66,17 @@ export class BullJobQueue implements JobQueue {
     try {
       // The payload was parsed by this job's own schema, so it fits this job's id function.
       await queue.add(name, data, { jobId: definition.jobId(data as never) });
+    } catch (error) {
+      throw new DependencyUnavailableError('redis', error);
+    }
+  }
+
+  async state<N extends JobName>(name: N, payload: JobPayload<N>): Promise<JobState> {
+    const definition = JOBS[name];
+    try {
+      const state = await this.queues.get(definition.queue)!.getJobState(definition.jobId(payload as never));
+      if (state === 'unknown') return 'missing';
+      return LIVE_STATES.has(state) ? 'live' : 'finished';
     } catch (error) {
       throw new DependencyUnavailableError('redis', error);
     }
@@ -95,20 +124,34 @@ export function startJobWorker<N extends JobName>(name: N, options: JobWorkerOpt
       // host is overloaded. A worker that dies holds its jobs until the lock expires, then they run again.
       lockDuration: options.locking?.lockMs ?? 60_000,
       stalledInterval: options.locking?.stalledCheckMs ?? 30_000,
+      settings: {
+        backoffStrategy: (attemptsMade: number, _type?: string, _error?: Error, job?: MinimalJob) =>
+          retryDelay(attemptsMade, (job?.data as { retryUntil?: number } | undefined)?.retryUntil ?? 0),
+      },
     },
   );
   worker.on('failed', (job, error) => {
     if (!job) return;
-    const permanent = error instanceof UnrecoverableError;
-    const final = permanent || job.attemptsMade >= (job.opts.attempts ?? 1);
     const log = options.log.child({ jobId: job.id, packetId: job.data?.packetId });
-    log.warn({ err: error, attemptsMade: job.attemptsMade, final }, `${name} job failed`);
-    const parsed = parse(job.data);
-    if (!final || !parsed.success || !options.onFinalFailure) return;
-    const last = { message: error.message, attempts: job.attemptsMade, permanent };
-    options.onFinalFailure(parsed.data!, last).catch((handlerError: unknown) => {
-      log.error({ err: handlerError }, `could not record the final failure of a ${name} job`);
-    });
+    const permanent = error instanceof UnrecoverableError;
+    // Whether BullMQ retries it: the backoff decided already, and the job is delayed (again) or failed for good.
+    const settled = permanent ? Promise.resolve('failed') : job.getState();
+    settled
+      .then(async (state) => {
+        const final = state === 'failed';
+        log.warn({ err: error, attemptsMade: job.attemptsMade, final }, `${name} job failed`);
+        const parsed = parse(job.data);
+        if (!final || !parsed.success || !options.onFinalFailure) return;
+        await options.onFinalFailure(parsed.data!, {
+          message: error.message,
+          attempts: job.attemptsMade,
+          permanent,
+        });
+      })
+      .catch((handlerError: unknown) => {
+        // The reconciler finds a page or packet left without a way forward and settles it.
+        log.error({ err: handlerError }, `could not record the final failure of a ${name} job`);
+      });
   });
   worker.on('error', (error) => options.log.error({ err: error }, `${name} worker error`));
   return worker;

@@ -5,7 +5,7 @@ import { startWorkerRole } from '../../src/roles/worker.js';
 
 /** The real tesseract.js engines, as the worker role configures them by default (two workers unless told). */
 export const startTestPool = (
-  options: Partial<Pick<TesseractPoolOptions, 'workers' | 'recyclePages'>> = {},
+  options: Partial<Pick<TesseractPoolOptions, 'workers' | 'recyclePages' | 'timeoutMs'>> = {},
 ) =>
   TesseractPool.start({
     languages: ['ukr', 'eng'],
@@ -13,6 +13,7 @@ export const startTestPool = (
     pageSegmentationMode: 3,
     workers: 2,
     recyclePages: 200,
+    timeoutMs: 120_000,
     log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
     ...options,
   });

@@ -125,6 +125,15 @@ const rows: Row[] = [
   { route: 'GET /v1/audit/verify', prepare: at('/v1/audit/verify'), allowed: { admin: 200 } },
   { route: 'GET /v1/audit/fairness', prepare: at('/v1/audit/fairness'), allowed: { admin: 200 } },
   {
+    route: 'POST /v1/packets/{id}/retry',
+    prepare: async () => {
+      const packet = await api.createPacket(tokens.stationA);
+      await stack.infra.redis.hset(`${stack.prefix}:packet:${packet.id}`, 'status', 'failed');
+      return { url: `/v1/packets/${packet.id}/retry` };
+    },
+    allowed: { admin: 202 },
+  },
+  {
     route: 'POST /v1/packets',
     prepare: async () => ({ url: '/v1/packets', body: { ticket: 'A-1', service: 'land' } }),
     allowed: { stationA: 201, stationB: 201 },

@@ -411,6 +411,30 @@ describe('on a real socket', () => {
   const chunked = (data: Buffer) =>
     Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, Buffer.from('\r\n')]);
 
+  /** Sends only a request head and returns the status the server answers before any body, or 'no answer'. */
+  function statusBeforeBody(head: string, timeoutMs: number): Promise<number | 'no answer'> {
+    return new Promise((resolve) => {
+      const socket = net.connect(base.port, base.host, () => socket.write(head));
+      const timer = setTimeout(() => {
+        socket.destroy();
+        resolve('no answer');
+      }, timeoutMs);
+      socket.on('data', (data) => {
+        const code = data.toString('latin1').match(/^HTTP\/1\.1 (\d{3})/)?.[1];
+        if (!code) return;
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(Number(code));
+      });
+      socket.on('error', () => {});
+    });
+  }
+
+  it('refuses an upload with a wrong token before reading its body', async () => {
+    const head = `PUT /v1/packets/${packetId}/pages/9 HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${'x'.repeat(40)}\r\nContent-Type: image/png\r\nContent-Length: 20000000\r\n\r\n`;
+    expect(await statusBeforeBody(head, 2000)).toBe(401);
+  });
+
   it('accepts a chunked upload without Content-Length', async () => {
     const page = await makePage('png', { seed: 42 });
     const status = await rawRequest(uploadHead(3, 'Transfer-Encoding: chunked\r\n'), [

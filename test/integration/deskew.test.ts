@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { type FixtureFont, generatePage } from '../../fixtures/page-generator.js';
+import { GENEROUS_PAGE_LIMITS } from '../../fixtures/page-limits.js';
 import { analyzeLayout, otsu } from '../../src/pipeline/deskew.js';
 import { normalizePage } from '../../src/pipeline/normalize.js';
 
@@ -8,7 +9,7 @@ const fonts: FixtureFont[] = ['DejaVu Serif', 'PT Serif', 'DejaVu Sans'];
 const angles = [-20, -17.3, -12.5, -8.8, -4.1, -1.25, -0.3, 0, 0.45, 2.7, 6.6, 10.05, 14.9, 18.2, 20];
 
 async function layoutOf(bytes: Buffer) {
-  const page = await normalizePage(bytes, { maxPixels: 100_000_000 });
+  const page = await normalizePage(bytes, GENEROUS_PAGE_LIMITS);
   return analyzeLayout(page.grey);
 }
 
@@ -111,8 +112,8 @@ describe('normalize', () => {
       const image = sharp({ create: { width: 400, height: 560, channels: 3, background: '#fff' } });
       return (density ? image.withMetadata({ density }) : image).jpeg().toBuffer();
     };
-    expect((await normalizePage(await page(200), { maxPixels: 1e8 })).dpi).toBe(200);
-    expect(await normalizePage(await page(), { maxPixels: 1e8 })).toMatchObject({
+    expect((await normalizePage(await page(200), GENEROUS_PAGE_LIMITS)).dpi).toBe(200);
+    expect(await normalizePage(await page(), GENEROUS_PAGE_LIMITS)).toMatchObject({
       dpi: 300,
       dpiAssumed: true,
     });

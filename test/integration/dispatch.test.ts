@@ -170,6 +170,34 @@ describe('redistribution and exclusions', () => {
     expect(redraw.excluded).toContainEqual({ registrarId: holder, reason: 'recused' });
   });
 
+  it('a registrar recusing through HTTP gets the packet drawn again without him, and is free for others', async () => {
+    const { infra } = held.stack;
+    const { registrars, packets } = infra.repositories;
+    const created = await Promise.all([1, 2].map((i) => registrars.create(`R${i}`, ['http-recusal'])));
+    for (const { registrar } of created) await registrars.setStatus(registrar.id, 'free');
+    const packet = await readyPacket(infra, 'http-recusal');
+    await dispatcherFor(infra).dispatchAll();
+    const holderId = (await packets.get(packet.id))!.registrarId!;
+    const holder = created.find((entry) => entry.registrar.id === holderId)!;
+    const other = created.find((entry) => entry.registrar.id !== holderId)!;
+
+    const recused = await api.json('POST', `/v1/registrar/packets/${packet.id}/recuse`, holder.token, {
+      reason: 'I know the applicant',
+    });
+    expect(recused.statusCode).toBe(202);
+    expect(recused.json()).toEqual({ id: packet.id, status: 'ready' });
+    expect((await registrars.get(holderId))!.status).toBe('free');
+    await dispatcherFor(infra).dispatchAll();
+    expect((await packets.get(packet.id))!.registrarId).toBe(other.registrar.id);
+    const redraw = drawsOf(await infra.repositories.protocol.entries()).at(-1)!;
+    expect(redraw).toMatchObject({ packetId: packet.id, reason: 'recusal', eligible: [other.registrar.id] });
+    expect(redraw.excluded).toContainEqual({ registrarId: holderId, reason: 'recused' });
+    const again = await api.json('POST', `/v1/registrar/packets/${packet.id}/recuse`, holder.token, {
+      reason: 'twice',
+    });
+    expect(again.statusCode).toBe(404);
+  });
+
   it('an administrator setting the holder away makes a new draw that excludes him', async () => {
     const { infra } = held.stack;
     await freeRegistrars(infra, 2, ['away-service']);

@@ -4,16 +4,18 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatePage } from '../../fixtures/page-generator.js';
+import { JOBS } from '../../src/domain/jobs.js';
 import { verifyChain } from '../../src/domain/protocol.js';
 import { startEmbeddedS3 } from '../../src/infra/embedded-s3.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { type SpawnedRedis, spawnRedisServer } from '../../src/infra/redis.js';
 import type { TesseractPool } from '../../src/ocr/tesseract-pool.js';
+import { startDispatcherRole } from '../../src/roles/dispatcher.js';
 import { apiClient } from '../helpers/api-client.js';
 import { dispatcherFor, freeRegistrars, readyPacket } from '../helpers/dispatch.js';
 import { startTestPool, startTestWorkers } from '../helpers/ocr-pool.js';
 import { type ServiceProcess, startServiceProcess } from '../helpers/service-process.js';
-import { startTestStack, type TestStack, testEnv } from '../helpers/stack.js';
+import { startTestStack, TEST_ADMIN_TOKEN, type TestStack, testEnv } from '../helpers/stack.js';
 
 const _log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
 
@@ -100,6 +102,66 @@ describe('a worker process killed in the middle of OCR, again and again', () => 
     for (let n = 1; n <= 4; n++)
       expect(objects.filter((key) => key.startsWith(`pages/${n}/`))).toHaveLength(3);
   }, 240_000);
+});
+
+describe('the same page’s job stalled twice (its worker killed twice in the middle of OCR)', () => {
+  let stack: TestStack;
+  const api = apiClient(() => stack.app);
+  beforeAll(async () => {
+    stack = await startTestStack('fault-stalled-twice', { RECONCILE_SECONDS: '1' });
+    await startDispatcherRole(stack.infra);
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('is failed by BullMQ’s stalled limit, and the reconciler queues the page again: it ends done', async () => {
+    const station = await api.createStation();
+    const packet = await api.createPacket(station.token);
+    const page = await generatePage({ dpi: 300, paragraphs: { from: 3, count: 4 } });
+    await api.uploadPage(station.token, packet.id, 1, page.bytes, 'image/jpeg');
+    const run1 = { packetId: packet.id, n: 1, run: 1 };
+    const job = () => stack.infra.jobs.queues.get('pages')!.getJob(JOBS.processPage.jobId(run1));
+    const env = testEnv(stack.s3, stack.prefix, stack.dataDir, {
+      ROLE: 'worker',
+      OCR_CONCURRENCY: '1',
+      METRICS_PORT: '0',
+      JOB_LOCK_MS: '3000',
+      JOB_STALLED_CHECK_MS: '1000',
+    });
+    let killedAt = 0;
+    for (let round = 0; round < 2; round++) {
+      const worker = startServiceProcess(env);
+      // This run's job is being worked on again: active, and picked up after the last kill.
+      await until('the page’s job active in this worker', async () => {
+        const current = await job();
+        return (await current?.getState()) === 'active' && (current?.processedOn ?? 0) > killedAt;
+      });
+      worker.child.kill('SIGKILL');
+      await worker.exitCode;
+      killedAt = Date.now();
+    }
+    const survivor = startServiceProcess(env);
+    try {
+      await until(
+        'run 1 failed by the stalled limit',
+        async () => (await (await job())?.getState()) === 'failed',
+      );
+      const done = await until(
+        'page done',
+        async () => {
+          const record = await stack.infra.repositories.packets.getPage(packet.id, 1);
+          return record?.status === 'done' ? record : undefined;
+        },
+        90_000,
+      );
+      expect(done.run).toBeGreaterThan(1);
+      const view = (await api.getPacket(TEST_ADMIN_TOKEN, packet.id)).json();
+      expect(view.repairs).toContainEqual(expect.objectContaining({ kind: 'page_requeued' }));
+    } finally {
+      expect(await survivor.stop('SIGTERM')).toBe(0);
+    }
+  }, 180_000);
 });
 
 describe('S3 unavailable while a packet is bundled', () => {

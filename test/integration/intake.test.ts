@@ -19,8 +19,12 @@ afterAll(async () => {
 });
 
 const pagesQueue = () => stack.infra.jobs.queues.get('pages')!;
-const jobIdFor = (packetId: string, n: number, bytes: Buffer) =>
-  JOBS.processPage.jobId({ packetId, n, sha256: sha256(bytes) });
+/** The id of the job of the run that page n's record waits for (which must hold these bytes). */
+async function jobIdFor(packetId: string, n: number, bytes: Buffer) {
+  const page = await stack.infra.repositories.packets.getPage(packetId, n);
+  expect(page?.sha256).toBe(sha256(bytes));
+  return JOBS.processPage.jobId({ packetId, n, run: page!.run });
+}
 
 describe('admin', () => {
   it('creates a station, returns its token once, and lists stations without tokens', async () => {
@@ -75,12 +79,14 @@ describe('station intake', () => {
 
     const stored = await stack.infra.store.get(originalPageKey(packet.id, 1, sha256(page)));
     expect(stored.equals(page)).toBe(true);
-    const job = await pagesQueue().getJob(jobIdFor(packet.id, 1, page));
+    const job = await pagesQueue().getJob(await jobIdFor(packet.id, 1, page));
     expect(job?.data).toEqual({
       packetId: packet.id,
       n: 1,
       sha256: sha256(page),
       originalKey: originalPageKey(packet.id, 1, sha256(page)),
+      run: 1,
+      retryUntil: expect.any(Number),
     });
     const view = (await api.getPacket(station.token, packet.id)).json();
     expect(view.pages).toEqual([
@@ -118,7 +124,7 @@ describe('station intake', () => {
     const view = (await api.getPacket(station.token, packet.id)).json();
     expect(view.pages).toHaveLength(1);
     expect(view.pages[0].sha256).toBe(sha256(rescan));
-    expect(await pagesQueue().getJob(jobIdFor(packet.id, 1, rescan))).toBeDefined();
+    expect(await pagesQueue().getJob(await jobIdFor(packet.id, 1, rescan))).toBeDefined();
     expect(await stack.infra.store.stat(originalPageKey(packet.id, 1, sha256(first)))).toEqual({
       size: first.length,
     });

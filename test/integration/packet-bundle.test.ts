@@ -17,6 +17,7 @@ import type { TesseractPool } from '../../src/ocr/tesseract-pool.js';
 import type { OcrResult } from '../../src/pipeline/ocr.js';
 import { PDF_FONT_FILE } from '../../src/pipeline/packet-pdf.js';
 import { verifyPdfSignature } from '../../src/pipeline/pades.js';
+import { packetProgressOf } from '../../src/roles/infrastructure.js';
 import type { WorkerRole } from '../../src/roles/worker.js';
 import { Bundling } from '../../src/services/bundling.js';
 import { pagesDigestOf } from '../../src/services/packet-progress.js';
@@ -204,7 +205,8 @@ describe('a submitted packet of the three shared samples', () => {
 
   it('does nothing when the bundle job runs again for a packet already ready', async () => {
     const pages = await stack.infra.repositories.packets.listPages(packetId);
-    expect(await workers.bundling.bundle({ packetId, pagesDigest: pagesDigestOf(pages) })).toBe('skipped');
+    const payload = { packetId, pagesDigest: pagesDigestOf(pages), run: 0, retryUntil: Date.now() + 60_000 };
+    expect(await workers.bundling.bundle(payload)).toBe('skipped');
     const packet = (await api.getPacket(TEST_ADMIN_TOKEN, packetId)).json();
     expect(packet.pdf.sha256).toBe(sha256(pdf));
   });
@@ -228,7 +230,12 @@ describe('two bundle runs of one packet at once (a stalled job picked up while i
         await sleep(250);
         pages = await stack.infra.repositories.packets.listPages(packetId);
       }
-      const payload = { packetId, pagesDigest: pagesDigestOf(pages) };
+      const payload = {
+        packetId,
+        pagesDigest: pagesDigestOf(pages),
+        run: 0,
+        retryUntil: Date.now() + 60_000,
+      };
 
       const first = workers.bundling.bundle(payload);
       // The second run stores its PDF only after the first has finished and marked the packet ready.
@@ -246,6 +253,7 @@ describe('two bundle runs of one packet at once (a stalled job picked up while i
       };
       const second = new Bundling({
         packets: stack.infra.repositories.packets,
+        progress: packetProgressOf(stack.infra),
         store: lateStore,
         identity: await loadSigningIdentity(stack.infra.config.signing, stack.infra.log),
         font: await readFile(PDF_FONT_FILE),

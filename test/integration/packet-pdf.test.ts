@@ -7,6 +7,7 @@ import { PDFDocument } from 'pdf-lib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GeneratedPage, generatePage } from '../../fixtures/page-generator.js';
+import { GENEROUS_PAGE_LIMITS } from '../../fixtures/page-limits.js';
 import { pdfPageOf, pdfPageText, pdfPageWords, renderPdfPage } from '../../fixtures/pdf-tools.js';
 import { characterErrorRate } from '../../fixtures/text-metrics.js';
 import type { TesseractPool } from '../../src/ocr/tesseract-pool.js';
@@ -56,7 +57,7 @@ beforeAll(async () => {
     .withMetadata({ density: 200 })
     .jpeg()
     .toBuffer();
-  const options = { maxPixels: 100_000_000, jpegQuality: 70 };
+  const options = { limits: GENEROUS_PAGE_LIMITS, jpegQuality: 70 };
   processed = await Promise.all(
     [...generated.map((page) => page.bytes), blank].map((bytes) =>
       processPage(bytes, { ocr: pool, orientation: pool }, options),
@@ -97,7 +98,7 @@ describe('packet PDF', () => {
     const RENDER_DPI = 150;
     for (const [i, page] of generated.entries()) {
       const rendered = await renderPdfPage(pdfFile, i + 1, RENDER_DPI);
-      const { grey } = await normalizePage(rendered, { maxPixels: 100_000_000 });
+      const { grey } = await normalizePage(rendered, GENEROUS_PAGE_LIMITS);
       const layout = await analyzeLayout(grey);
       expect(layout.quarterTurn, `page ${i + 1}`).toBe(0);
       expect(Math.abs(layout.skewDeg), `page ${i + 1}`).toBeLessThanOrEqual(0.2);

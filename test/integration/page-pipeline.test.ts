@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatePage } from '../../fixtures/page-generator.js';
+import { GENEROUS_PAGE_LIMITS } from '../../fixtures/page-limits.js';
 import { readSample, readSampleTruths } from '../../fixtures/samples.js';
 import { characterErrorRate } from '../../fixtures/text-metrics.js';
 import type { TesseractPool } from '../../src/ocr/tesseract-pool.js';
@@ -10,11 +11,11 @@ import { processPage, upsideDownTurn } from '../../src/pipeline/process-page.js'
 import { startTestPool } from '../helpers/ocr-pool.js';
 
 let pool: TesseractPool;
-const options = { maxPixels: 100_000_000, jpegQuality: 70 };
+const options = { limits: GENEROUS_PAGE_LIMITS, jpegQuality: 70 };
 const run = (bytes: Buffer) => processPage(bytes, { ocr: pool, orientation: pool }, options);
 /** The pipeline's layout analysis and OSD step alone, without the OCR-confidence check that follows them. */
 async function osdOnly(bytes: Buffer) {
-  const normalized = await normalizePage(bytes, { maxPixels: options.maxPixels });
+  const normalized = await normalizePage(bytes, GENEROUS_PAGE_LIMITS);
   const layout = await analyzeLayout(normalized.grey);
   return { layout, flip: await upsideDownTurn(layout, normalized.dpi, normalized.grey.width, pool) };
 }

@@ -103,6 +103,8 @@ describe('page worker', () => {
       n: 1,
       sha256: sha256(page.bytes),
       originalKey: originalPageKey(packet.id, 1, sha256(page.bytes)),
+      run: 1,
+      retryUntil: Date.now() + 60_000,
     };
     expect(await workers.pages.process(payload)).toBe('skipped_done');
     expect(await processedCount()).toBe(counted);
@@ -121,6 +123,8 @@ describe('page worker', () => {
       n: 1,
       sha256: sha256(old.bytes),
       originalKey: originalPageKey(packet.id, 1, sha256(old.bytes)),
+      run: 1,
+      retryUntil: Date.now() + 60_000,
     };
     expect(await workers.pages.process(stalePayload)).toBe('skipped_stale');
     const page = await waitForPage(station.token, packet.id, 1);
@@ -143,7 +147,7 @@ describe('page worker', () => {
     expect(page.failure).toMatch(/cannot be read.*rescan page 1/);
     const job = await stack.infra.jobs.queues
       .get('pages')!
-      .getJob(JOBS.processPage.jobId({ packetId: packet.id, n: 1, sha256: sha256(broken) }));
+      .getJob(JOBS.processPage.jobId({ packetId: packet.id, n: 1, run: 1 }));
     expect(job?.attemptsMade).toBe(1);
     expect(await job?.getState()).toBe('failed');
   });

@@ -73,3 +73,29 @@ describe('security headers', () => {
     },
   );
 });
+
+describe('requests without a valid token, per client address', () => {
+  let stack: TestStack;
+  const api = apiClient(() => stack.app);
+  beforeAll(async () => {
+    stack = await startTestStack('anonymous', { RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: '5' });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('answers 429 with Retry-After past the limit, while a valid token keeps working', async () => {
+    const station = await api.createStation();
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++)
+      statuses.push((await api.json('GET', '/v1/stations', `bad_${'x'.repeat(30)}`)).statusCode);
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429]);
+    const limited = await api.json('GET', '/v1/packets/pk_AAAAAAAAAAAAAAAAAAAAAA');
+    expect(limited.statusCode).toBe(429);
+    expect(errorCodeOf(limited)).toBe('rate_limited');
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await api.createPacket(station.token)).status).toBe('open');
+    // Public lookups count against the same address.
+    expect((await api.json('GET', '/v1/track/AAAA-BBBB-CCCC-DDDD')).statusCode).toBe(429);
+  });
+});

@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generatePage } from '../../fixtures/page-generator.js';
+import { GENEROUS_PAGE_LIMITS } from '../../fixtures/page-limits.js';
 import type { LayoutAnalysis } from '../../src/pipeline/deskew.js';
 import type {
   OcrEngine,
@@ -69,7 +70,7 @@ describe('a page read with a scripted OCR engine', () => {
   beforeAll(async () => {
     page = (await generatePage({ dpi: 200, paragraphs: { from: 1, count: 1 } })).bytes;
   });
-  const options = { maxPixels: 100_000_000, jpegQuality: 70 };
+  const options = { limits: GENEROUS_PAGE_LIMITS, jpegQuality: 70 };
 
   it('reads once when the first reading is confident', async () => {
     const { engine, reads } = scriptedOcr([95, 99]);

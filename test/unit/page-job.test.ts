@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { GENEROUS_PAGE_LIMITS } from '../../fixtures/page-limits.js';
 import { PermanentJobFailure } from '../../src/domain/jobs.js';
 import type { Packet, Page } from '../../src/domain/types.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { createMetrics } from '../../src/infra/metrics.js';
 import type { OcrResult } from '../../src/pipeline/ocr.js';
-import { PacketProgress } from '../../src/services/packet-progress.js';
+import { PacketProgress, pageJobOf } from '../../src/services/packet-progress.js';
 import { PageProcessing } from '../../src/services/page-processing.js';
 import { ocrResultKey, originalPageKey, processedPageKey } from '../../src/storage/object-keys.js';
 import { MemoryJobQueue } from './fakes/memory-jobs.js';
@@ -45,6 +46,9 @@ const storedPage = (n: number, bytes: Buffer): Page => ({
   height: 1100,
   originalKey: originalPageKey(PACKET_ID, n, sha256(bytes)),
   storedAt: '2026-01-01T00:00:00.000Z',
+  run: 1,
+  queuedAt: new Date().toISOString(),
+  runAt: new Date().toISOString(),
 });
 
 let records: MemoryPacketRecords;
@@ -53,8 +57,10 @@ let jobs: MemoryJobQueue;
 let metrics: ReturnType<typeof createMetrics>;
 let white: Buffer;
 
+const progressOf = () => new PacketProgress({ packets: records, jobs, metrics, log, retryWindowMs: 60_000 });
+
 function processing() {
-  const progress = new PacketProgress(records, jobs, log);
+  const progress = progressOf();
   return new PageProcessing({
     packets: records,
     store,
@@ -62,16 +68,11 @@ function processing() {
     metrics,
     progress,
     log,
-    options: { maxPixels: 100_000_000, jpegQuality: 70 },
+    options: { limits: GENEROUS_PAGE_LIMITS, jpegQuality: 70 },
   });
 }
 
-const payloadOf = (page: Page) => ({
-  packetId: PACKET_ID,
-  n: page.n,
-  sha256: page.sha256,
-  originalKey: page.originalKey,
-});
+const payloadOf = (page: Page) => pageJobOf(PACKET_ID, page, 60_000);
 
 const counted = async (outcome: string) =>
   (await metrics.pagesProcessed.get()).values.find((value) => value.labels.outcome === outcome)?.value ?? 0;
@@ -113,7 +114,7 @@ describe('the page job', () => {
 
   it('skips work for an upload that was replaced before it ran', async () => {
     const old = storedPage(1, white);
-    const rescan = storedPage(1, Buffer.concat([white, Buffer.from('x')]));
+    const rescan = { ...storedPage(1, Buffer.concat([white, Buffer.from('x')])), run: 2 };
     records.add(packetWith('open'), [rescan]);
     expect(await processing().process(payloadOf(old))).toBe('skipped_stale');
     expect((await records.listPages(PACKET_ID))[0]!.status).toBe('stored');
@@ -132,6 +133,20 @@ describe('the page job', () => {
     expect(await counted('failed')).toBe(1);
   });
 
+  it('fails a page that cannot be a sheet for good, though stored before the intake limits held', async () => {
+    const strip = await sharp({ create: { width: 100, height: 2000, channels: 3, background: '#fff' } })
+      .png()
+      .toBuffer();
+    const page = storedPage(1, strip);
+    records.add(packetWith('open'), [page]);
+    await store.put(page.originalKey, strip, 'image/png');
+    await expect(processing().process(payloadOf(page))).rejects.toBeInstanceOf(PermanentJobFailure);
+    expect((await records.listPages(PACKET_ID))[0]).toMatchObject({
+      status: 'failed',
+      failure: expect.stringMatching(/100×2000 pixels.*cannot be a scanned sheet.*rescan page 1/),
+    });
+  });
+
   it('after the last retry, fails the page with the error, unless the job already recorded a permanent failure', async () => {
     const page = storedPage(1, white);
     records.add(packetWith('submitted', 1), [{ ...page, status: 'processing' }]);
@@ -141,7 +156,7 @@ describe('the page job', () => {
     await pages.giveUp(payloadOf(page), { message: 'S3 timed out', attempts: 5, permanent: false });
     expect((await records.listPages(PACKET_ID))[0]).toMatchObject({
       status: 'failed',
-      failure: expect.stringMatching(/failed 5 times \(S3 timed out\)/),
+      failure: expect.stringMatching(/kept failing for 1 minutes \(S3 timed out\)/),
     });
     expect(await records.get(PACKET_ID)).toMatchObject({ status: 'failed', rescanPages: [1] });
   });
@@ -154,7 +169,7 @@ describe('packet progress', () => {
       status: 'done' as const,
     }));
     records.add(packetWith('submitted', 2), pages);
-    const progress = new PacketProgress(records, jobs, log);
+    const progress = progressOf();
     await progress.advance(PACKET_ID);
     await progress.advance(PACKET_ID);
     expect(jobs.named('bundlePacket')).toHaveLength(1);
@@ -165,7 +180,7 @@ describe('packet progress', () => {
       { ...storedPage(1, white), status: 'done' },
       { ...storedPage(2, Buffer.from('two')), status: 'processing' },
     ]);
-    const progress = new PacketProgress(records, jobs, log);
+    const progress = progressOf();
     await progress.advance(PACKET_ID);
     records.add(packetWith('open'), [{ ...storedPage(1, white), status: 'done' }]);
     await progress.advance(PACKET_ID);

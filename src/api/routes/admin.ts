@@ -10,6 +10,7 @@ import {
   createRegistrarBody,
   createStationBody,
   errorResponse,
+  packetId,
   registrar,
   station,
 } from '../schemas.js';
@@ -18,9 +19,9 @@ const errors = { 400: errorResponse, 401: errorResponse, 403: errorResponse };
 const registrarParams = z.object({ id: z.string().regex(idPattern('registrar'), 'a registrar id (rg_…)') });
 
 export function adminRoutes(deps: ApiDeps, auth: Auth): FastifyPluginAsyncZod {
-  const { administration, audit } = deps.services;
+  const { administration, audit, recovery } = deps.services;
   return async (app) => {
-    app.addHook('preHandler', auth.requireRole('admin'));
+    app.addHook('onRequest', auth.requireRole('admin'));
 
     app.post(
       '/v1/stations',
@@ -104,6 +105,31 @@ export function adminRoutes(deps: ApiDeps, auth: Auth): FastifyPluginAsyncZod {
       async (request, reply) => {
         unwrap(await administration.takeOutOfPool(request.params.id, 'removed'));
         return reply.code(204).send(null);
+      },
+    );
+
+    app.post(
+      '/v1/packets/:id/retry',
+      {
+        schema: {
+          tags: ['admin'],
+          summary: 'Run processing or bundling of a failed packet again (never assigns anyone)',
+          params: z.object({ id: packetId }),
+          response: {
+            202: z.object({
+              id: z.string(),
+              status: z.literal('submitted'),
+              requeuedPages: z.array(z.number()),
+            }),
+            404: errorResponse,
+            409: errorResponse,
+            ...errors,
+          },
+        },
+      },
+      async (request, reply) => {
+        const retried = unwrap(await recovery.retry(request.params.id));
+        return reply.code(202).send({ id: request.params.id, ...retried });
       },
     );
 

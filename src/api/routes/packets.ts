@@ -38,7 +38,7 @@ export function packetRoutes(deps: ApiDeps, auth: Auth): FastifyPluginAsyncZod {
     app.post(
       '/v1/packets',
       {
-        preHandler: auth.requireRole('station'),
+        onRequest: auth.requireRole('station'),
         schema: {
           tags: ['station'],
           summary: 'Open a packet for a citizen’s ticket',
@@ -57,7 +57,7 @@ export function packetRoutes(deps: ApiDeps, auth: Auth): FastifyPluginAsyncZod {
     app.put(
       '/v1/packets/:id/pages/:n',
       {
-        preHandler: auth.requireRole('station'),
+        onRequest: auth.requireRole('station'),
         bodyLimit: config.limits.maxPageBytes,
         config: { rateLimit: uploadRateLimit(deps) },
         schema: {
@@ -94,7 +94,7 @@ export function packetRoutes(deps: ApiDeps, auth: Auth): FastifyPluginAsyncZod {
     app.delete(
       '/v1/packets/:id/pages/:n',
       {
-        preHandler: auth.requireRole('station'),
+        onRequest: auth.requireRole('station'),
         schema: {
           tags: ['station'],
           summary: 'Remove page n while the packet is open',
@@ -111,7 +111,7 @@ export function packetRoutes(deps: ApiDeps, auth: Auth): FastifyPluginAsyncZod {
     app.post(
       '/v1/packets/:id/submit',
       {
-        preHandler: auth.requireRole('station'),
+        onRequest: auth.requireRole('station'),
         schema: {
           tags: ['station'],
           summary: 'Seal the packet: pages 1…N must all be present',
@@ -130,7 +130,7 @@ export function packetRoutes(deps: ApiDeps, auth: Auth): FastifyPluginAsyncZod {
     app.get(
       '/v1/packets/:id',
       {
-        preHandler: auth.requireRole('station', 'admin'),
+        onRequest: auth.requireRole('station', 'admin'),
         schema: {
           tags: ['station', 'admin'],
           summary: 'Packet status and per-page status (admin sees more)',

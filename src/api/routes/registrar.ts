@@ -19,7 +19,7 @@ const assignmentView = z.object({
 export function registrarRoutes(deps: ApiDeps, auth: Auth): FastifyPluginAsyncZod {
   const { desk } = deps.services;
   return async (app) => {
-    app.addHook('preHandler', auth.requireRole('registrar'));
+    app.addHook('onRequest', auth.requireRole('registrar'));
 
     app.put(
       '/v1/registrar/status',

@@ -5,7 +5,7 @@ import {
   type PageStatus,
 } from '../../../src/domain/status.js';
 import type { Packet, PacketPdf, Page } from '../../../src/domain/types.js';
-import type { PacketRepository } from '../../../src/repositories/packet-repository.js';
+import type { PacketRepository, PageRun } from '../../../src/repositories/packet-repository.js';
 
 type Records = Pick<PacketRepository, 'get' | 'listPages' | 'updatePage' | 'transition' | 'markReady'>;
 
@@ -35,13 +35,12 @@ export class MemoryPacketRecords implements Records {
 
   async updatePage(
     packetId: string,
-    n: number,
-    sha256: string,
+    { n, sha256, run }: PageRun,
     status: PageStatus,
-    fields: Partial<Omit<Page, 'n' | 'sha256' | 'status'>> = {},
+    fields: Partial<Omit<Page, 'n' | 'sha256' | 'status' | 'run'>> = {},
   ): Promise<'ok' | 'stale' | PageStatus> {
     const page = this.pages.get(packetId)?.get(n);
-    if (!page || page.sha256 !== sha256) return 'stale';
+    if (!page || page.sha256 !== sha256 || page.run !== run) return 'stale';
     if (!canTransitionPage(page.status, status)) return page.status;
     Object.assign(page, structuredClone(fields), { status });
     return 'ok';
