@@ -431,7 +431,7 @@ describe('on a real socket', () => {
   }
 
   it('refuses an upload with a wrong token before reading its body', async () => {
-    const head = `PUT /v1/packets/${packetId}/pages/9 HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${'x'.repeat(40)}\r\nContent-Type: image/png\r\nContent-Length: 20000000\r\n\r\n`;
+    const head = `PUT /v1/packets/${packetId}/pages/9 HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${'x'.repeat(40)}\r\nContent-Type: image/png\r\nContent-Length: ${MAX_PAGE_BYTES - 1}\r\n\r\n`;
     expect(await statusBeforeBody(head, 2000)).toBe(401);
   });
 
