@@ -16,3 +16,11 @@ export async function makePage(
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="#fff"/>${bars}</svg>`;
   return sharp(Buffer.from(svg)).toFormat(format).toBuffer();
 }
+
+/** A JPEG with a valid header and end marker but its scan data cut: it passes intake and cannot be decoded. */
+export async function unreadableJpeg(): Promise<Buffer> {
+  const white = await sharp({ create: { width: 800, height: 1100, channels: 3, background: '#fff' } })
+    .jpeg()
+    .toBuffer();
+  return Buffer.concat([white.subarray(0, Math.floor(white.length / 2)), Buffer.from([0xff, 0xd9])]);
+}

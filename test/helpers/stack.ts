@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { deletePrefix } from '../../fixtures/redis-cleanup.js';
 import { loadConfig } from '../../src/config.js';
 import { EMBEDDED_S3_CREDENTIALS, type EmbeddedS3, startEmbeddedS3 } from '../../src/infra/embedded-s3.js';
@@ -81,4 +81,16 @@ export async function startTestStack(
     await rm(dataDir, { recursive: true, force: true });
   };
   return stack;
+}
+
+/** A fresh stack for the describe (or file) that calls it: started before its tests, closed after them. */
+export function useTestStack(label: string, extraEnv: Record<string, string> = {}): { stack: TestStack } {
+  const held = {} as { stack: TestStack };
+  beforeAll(async () => {
+    held.stack = await startTestStack(label, extraEnv);
+  });
+  afterAll(async () => {
+    await held.stack?.close();
+  });
+  return held;
 }

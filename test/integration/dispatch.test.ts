@@ -1,31 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Dispatcher } from '../../src/dispatch/dispatcher.js';
 import { chiSquarePValue, fairnessOf } from '../../src/domain/fairness.js';
 import { type DrawEntry, type ProtocolEntry, verifyChain } from '../../src/domain/protocol.js';
 import { connectRedis } from '../../src/infra/redis.js';
 import { apiClient, errorCodeOf } from '../helpers/api-client.js';
 import { dispatcherFor, dispatchLoopFor, freeRegistrars, readyPacket } from '../helpers/dispatch.js';
-import { startTestStack, TEST_ADMIN_TOKEN, type TestStack } from '../helpers/stack.js';
-
-/** Each describe gets a fresh stack (own Redis prefix), so pools and protocols never mix. */
-function withStack(label: string) {
-  const holder = {} as { stack: TestStack };
-  beforeAll(async () => {
-    holder.stack = await startTestStack(label);
-  });
-  afterAll(async () => {
-    await holder.stack?.close();
-  });
-  return holder;
-}
+import { TEST_ADMIN_TOKEN, useTestStack } from '../helpers/stack.js';
 
 const drawsOf = (entries: ProtocolEntry[]) =>
   entries.filter((entry): entry is ProtocolEntry & DrawEntry => entry.type === 'draw');
 
 describe('uniformity', () => {
-  const held = withStack('uniform');
+  const held = useTestStack('uniform');
 
   it('3 000 draws over 5 free registrars are uniform (chi-square p > 0.001)', async () => {
     const { infra } = held.stack;
@@ -64,7 +52,7 @@ describe('uniformity', () => {
 });
 
 describe('races', () => {
-  const held = withStack('races');
+  const held = useTestStack('races');
 
   it('three dispatchers, 200 packets, 10 registrars flipping: each packet assigned once, nobody holds two', async () => {
     const { infra } = held.stack;
@@ -134,7 +122,7 @@ describe('races', () => {
 });
 
 describe('redistribution and exclusions', () => {
-  const held = withStack('redraw');
+  const held = useTestStack('redraw');
   const api = apiClient(() => held.stack.app);
 
   it('a recusal sends the packet back for a new draw without the registrar, linked to the previous one', async () => {
@@ -271,7 +259,7 @@ describe('redistribution and exclusions', () => {
 });
 
 describe('protocol audit and registrar routes', () => {
-  const held = withStack('audit');
+  const held = useTestStack('audit');
   const api = apiClient(() => held.stack.app);
 
   it('verifies the chain, and points at an entry that was tampered with or a missing tail', async () => {

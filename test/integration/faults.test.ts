@@ -15,23 +15,10 @@ import { apiClient } from '../helpers/api-client.js';
 import { dispatcherFor, freeRegistrars, readyPacket } from '../helpers/dispatch.js';
 import { startTestPool, startTestWorkers } from '../helpers/ocr-pool.js';
 import { type ServiceProcess, startServiceProcess } from '../helpers/service-process.js';
-import { startTestStack, TEST_ADMIN_TOKEN, type TestStack, testEnv } from '../helpers/stack.js';
+import { startTestStack, TEST_ADMIN_TOKEN, type TestStack, testEnv, useTestStack } from '../helpers/stack.js';
+import { until } from '../helpers/wait.js';
 
 const _log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs = 90_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await sleep(150);
-  }
-}
 
 /** Object keys s3rver keeps under a packet (it stores each object as `<key>._S3rver_object`). */
 async function storedObjects(stack: TestStack, packetId: string): Promise<string[]> {
@@ -41,14 +28,8 @@ async function storedObjects(stack: TestStack, packetId: string): Promise<string
 }
 
 describe('a worker process killed in the middle of OCR, again and again', () => {
-  let stack: TestStack;
-  const api = apiClient(() => stack.app);
-  beforeAll(async () => {
-    stack = await startTestStack('fault-worker');
-  });
-  afterAll(async () => {
-    await stack?.close();
-  });
+  const held = useTestStack('fault-worker');
+  const api = apiClient(() => held.stack.app);
 
   it('ends with every page done exactly once, with no duplicate objects, after a new worker starts', async () => {
     const station = await api.createStation();
@@ -61,7 +42,7 @@ describe('a worker process killed in the middle of OCR, again and again', () => 
     for (const [i, page] of pages.entries())
       await api.uploadPage(station.token, packet.id, i + 1, page.bytes, 'image/jpeg');
 
-    const env = testEnv(stack.s3, stack.prefix, stack.dataDir, {
+    const env = testEnv(held.stack.s3, held.stack.prefix, held.stack.dataDir, {
       ROLE: 'worker',
       OCR_CONCURRENCY: '1',
       METRICS_PORT: '0',
@@ -92,12 +73,12 @@ describe('a worker process killed in the middle of OCR, again and again', () => 
       expect(await survivor.stop('SIGTERM')).toBe(0);
     }
     expect(kills).toBe(3);
-    const counts = await stack.infra.jobs.queues
+    const counts = await held.stack.infra.jobs.queues
       .get('pages')!
       .getJobCounts('completed', 'failed', 'waiting', 'active', 'delayed');
     expect(counts).toMatchObject({ completed: 4, failed: 0, waiting: 0, active: 0, delayed: 0 });
     // Per page: the original, the processed image and the OCR result, at their fixed keys; nothing twice.
-    const objects = await storedObjects(stack, packet.id);
+    const objects = await storedObjects(held.stack, packet.id);
     expect(objects).toHaveLength(12);
     for (let n = 1; n <= 4; n++)
       expect(objects.filter((key) => key.startsWith(`pages/${n}/`))).toHaveLength(3);
@@ -271,16 +252,10 @@ describe('Redis killed and restarted while pages are processed', () => {
 });
 
 describe('a dispatcher that dies between draw and assignment', () => {
-  let stack: TestStack;
-  beforeAll(async () => {
-    stack = await startTestStack('fault-dispatch');
-  });
-  afterAll(async () => {
-    await stack?.close();
-  });
+  const held = useTestStack('fault-dispatch');
 
   it('loses nothing: another dispatcher assigns the packet once, and the chain verifies', async () => {
-    const { infra } = stack;
+    const { infra } = held.stack;
     await freeRegistrars(infra, 3, ['fault']);
     const packet = await readyPacket(infra, 'fault');
     // This dispatcher draws, then "dies" at the moment it would commit the assignment.
@@ -304,10 +279,10 @@ describe('a dispatcher that dies between draw and assignment', () => {
   });
 
   it('survives dispatcher processes being SIGKILLed while 40 packets are drawn and decided', async () => {
-    const { infra } = stack;
+    const { infra } = held.stack;
     const registrars = await freeRegistrars(infra, 4, ['fault-loop']);
     const packets = await Promise.all(Array.from({ length: 40 }, () => readyPacket(infra, 'fault-loop')));
-    const env = testEnv(stack.s3, stack.prefix, stack.dataDir, {
+    const env = testEnv(held.stack.s3, held.stack.prefix, held.stack.dataDir, {
       ROLE: 'dispatcher',
       METRICS_PORT: '0',
       DISPATCH_SWEEP_SECONDS: '1',
@@ -352,18 +327,12 @@ describe('a dispatcher that dies between draw and assignment', () => {
 });
 
 describe('the API process restarted during a multi-page upload', () => {
-  let stack: TestStack;
-  beforeAll(async () => {
-    stack = await startTestStack('fault-api');
-  });
-  afterAll(async () => {
-    await stack?.close();
-  });
+  const held = useTestStack('fault-api');
 
   it('the station retries and ends with a complete packet', async () => {
-    const api = apiClient(() => stack.app);
+    const api = apiClient(() => held.stack.app);
     const station = await api.createStation();
-    const env = testEnv(stack.s3, stack.prefix, stack.dataDir, { ROLE: 'api', PORT: '0' });
+    const env = testEnv(held.stack.s3, held.stack.prefix, held.stack.dataDir, { ROLE: 'api', PORT: '0' });
     const pages = await Promise.all(
       [1, 2, 3, 4].map((n) => generatePage({ dpi: 200, paragraphs: { from: n, count: 1 } })),
     );

@@ -1,6 +1,5 @@
 import { createHash, randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../fixtures/random.js';
 import type { ProtocolEntry } from '../../src/domain/protocol.js';
@@ -8,7 +7,7 @@ import { startEmbeddedS3 } from '../../src/infra/embedded-s3.js';
 import { startDispatcherRole } from '../../src/roles/dispatcher.js';
 import { originalPageKey } from '../../src/storage/object-keys.js';
 import { apiClient } from '../helpers/api-client.js';
-import { makePage } from '../helpers/images.js';
+import { makePage, unreadableJpeg } from '../helpers/images.js';
 import { type ServiceProcess, startServiceProcess } from '../helpers/service-process.js';
 import { startTestStack, TEST_ADMIN_TOKEN, type TestStack, testEnv } from '../helpers/stack.js';
 
@@ -97,14 +96,7 @@ async function upload(token: string, packetId: string, n: number, image: Buffer,
 describe('station sessions against a service whose worker dies and whose S3 goes away', () => {
   it(`${SESSIONS} sessions: every packet reaches a registrar, nothing acknowledged is lost, the protocol holds`, async () => {
     const good = await Promise.all(Array.from({ length: 6 }, (_, i) => makePage('png', { seed: 100 + i })));
-    const white = await sharp({ create: { width: 800, height: 1100, channels: 3, background: '#fff' } })
-      .jpeg()
-      .toBuffer();
-    // A header and an end marker, but the scan data cut: accepted at the door, unreadable in the pipeline.
-    const unreadable = Buffer.concat([
-      white.subarray(0, Math.floor(white.length / 2)),
-      Buffer.from([0xff, 0xd9]),
-    ]);
+    const unreadable = await unreadableJpeg();
 
     const stations = await Promise.all(
       Array.from({ length: STATIONS }, (_, i) => api.createStation(`S${i}`)),

@@ -24,6 +24,7 @@ import { pagesDigestOf } from '../../src/services/packet-progress.js';
 import type { ObjectStore } from '../../src/storage/object-store.js';
 import { apiClient } from '../helpers/api-client.js';
 import { dispatchLoopFor } from '../helpers/dispatch.js';
+import { unreadableJpeg } from '../helpers/images.js';
 import { startTestPool, startTestWorkers } from '../helpers/ocr-pool.js';
 import { startTestStack, TEST_ADMIN_TOKEN, type TestStack } from '../helpers/stack.js';
 
@@ -278,13 +279,7 @@ describe('a packet with a page that cannot be read', () => {
     const station = await api.createStation();
     const packetId = (await api.createPacket(station.token)).id;
     const good = await generatePage({ dpi: 200, paragraphs: { from: 2, count: 2 } });
-    const white = await sharp({ create: { width: 800, height: 1100, channels: 3, background: '#fff' } })
-      .jpeg()
-      .toBuffer();
-    const broken = Buffer.concat([
-      white.subarray(0, Math.floor(white.length / 2)),
-      Buffer.from([0xff, 0xd9]),
-    ]);
+    const broken = await unreadableJpeg();
     await api.uploadPage(station.token, packetId, 1, good.bytes, 'image/jpeg');
     await api.uploadPage(station.token, packetId, 2, broken, 'image/jpeg');
     expect((await api.submit(station.token, packetId, 2)).statusCode).toBe(202);

@@ -10,6 +10,7 @@ import type { OcrResult } from '../../src/pipeline/ocr.js';
 import type { WorkerRole } from '../../src/roles/worker.js';
 import { ocrResultKey, originalPageKey, processedPageKey } from '../../src/storage/object-keys.js';
 import { apiClient } from '../helpers/api-client.js';
+import { unreadableJpeg } from '../helpers/images.js';
 import { startTestPool, startTestWorkers } from '../helpers/ocr-pool.js';
 import { startTestStack, type TestStack } from '../helpers/stack.js';
 
@@ -34,6 +35,16 @@ async function waitForPage(
     await sleep(200);
   }
 }
+
+/** The job of page 1's first run for these bytes, as intake queued it. */
+const runOnePayload = (packetId: string, bytes: Buffer) => ({
+  packetId,
+  n: 1,
+  sha256: sha256(bytes),
+  originalKey: originalPageKey(packetId, 1, sha256(bytes)),
+  run: 1,
+  retryUntil: Date.now() + 60_000,
+});
 
 const processedCount = async () =>
   (await stack.infra.metrics.pagesProcessed.get()).values.find((v) => v.labels.outcome === 'done')?.value ??
@@ -98,15 +109,7 @@ describe('page worker', () => {
     const done = await waitForPage(station.token, packet.id, 1);
     const counted = await processedCount();
 
-    const payload = {
-      packetId: packet.id,
-      n: 1,
-      sha256: sha256(page.bytes),
-      originalKey: originalPageKey(packet.id, 1, sha256(page.bytes)),
-      run: 1,
-      retryUntil: Date.now() + 60_000,
-    };
-    expect(await workers.pages.process(payload)).toBe('skipped_done');
+    expect(await workers.pages.process(runOnePayload(packet.id, page.bytes))).toBe('skipped_done');
     expect(await processedCount()).toBe(counted);
     expect((await waitForPage(station.token, packet.id, 1)).processing).toEqual(done.processing);
   });
@@ -118,15 +121,7 @@ describe('page worker', () => {
     const rescan = await generatePage({ dpi: 200, paragraphs: { from: 3, count: 1 } });
     await api.uploadPage(station.token, packet.id, 1, old.bytes, 'image/jpeg');
     await api.uploadPage(station.token, packet.id, 1, rescan.bytes, 'image/jpeg');
-    const stalePayload = {
-      packetId: packet.id,
-      n: 1,
-      sha256: sha256(old.bytes),
-      originalKey: originalPageKey(packet.id, 1, sha256(old.bytes)),
-      run: 1,
-      retryUntil: Date.now() + 60_000,
-    };
-    expect(await workers.pages.process(stalePayload)).toBe('skipped_stale');
+    expect(await workers.pages.process(runOnePayload(packet.id, old.bytes))).toBe('skipped_stale');
     const page = await waitForPage(station.token, packet.id, 1);
     expect(page.sha256).toBe(sha256(rescan.bytes));
     expect(page.status).toBe('done');
@@ -135,11 +130,7 @@ describe('page worker', () => {
   it('fails an unreadable page once, without retries, and tells the station to rescan it', async () => {
     const station = await api.createStation();
     const packet = await api.createPacket(station.token);
-    const good = await sharp({ create: { width: 800, height: 1100, channels: 3, background: '#fff' } })
-      .jpeg()
-      .toBuffer();
-    // Valid header and end marker, but the scan data in between is cut: passes intake, cannot be decoded.
-    const broken = Buffer.concat([good.subarray(0, Math.floor(good.length / 2)), Buffer.from([0xff, 0xd9])]);
+    const broken = await unreadableJpeg();
     expect((await api.uploadPage(station.token, packet.id, 1, broken, 'image/jpeg')).statusCode).toBe(201);
 
     const page = await waitForPage(station.token, packet.id, 1);

@@ -1,17 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, errorCodeOf } from '../helpers/api-client.js';
 import { makePage } from '../helpers/images.js';
-import { startTestStack, TEST_ADMIN_TOKEN, type TestStack } from '../helpers/stack.js';
+import { startTestStack, TEST_ADMIN_TOKEN, type TestStack, useTestStack } from '../helpers/stack.js';
 
 describe('rate limiting of uploads, per token', () => {
-  let stack: TestStack;
-  const api = apiClient(() => stack.app);
-  beforeAll(async () => {
-    stack = await startTestStack('ratelimit', { RATE_LIMIT_UPLOADS_PER_MINUTE: '3' });
-  });
-  afterAll(async () => {
-    await stack?.close();
-  });
+  const held = useTestStack('ratelimit', { RATE_LIMIT_UPLOADS_PER_MINUTE: '3' });
+  const api = apiClient(() => held.stack.app);
 
   it('answers 429 with Retry-After past the limit, and leaves other stations alone', async () => {
     const a = await api.createStation('A');
@@ -53,14 +47,8 @@ describe('under pressure', () => {
 });
 
 describe('security headers', () => {
-  let stack: TestStack;
-  const api = apiClient(() => stack.app);
-  beforeAll(async () => {
-    stack = await startTestStack('headers');
-  });
-  afterAll(async () => {
-    await stack?.close();
-  });
+  const held = useTestStack('headers');
+  const api = apiClient(() => held.stack.app);
 
   it.each(['/docs/static/index.html', '/v1/track/AAAA-BBBB-CCCC-DDDD', '/health/live'])(
     '%s carries them',
@@ -75,14 +63,8 @@ describe('security headers', () => {
 });
 
 describe('requests without a valid token, per client address', () => {
-  let stack: TestStack;
-  const api = apiClient(() => stack.app);
-  beforeAll(async () => {
-    stack = await startTestStack('anonymous', { RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: '5' });
-  });
-  afterAll(async () => {
-    await stack?.close();
-  });
+  const held = useTestStack('anonymous', { RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: '5' });
+  const api = apiClient(() => held.stack.app);
 
   it('answers 429 with Retry-After past the limit, while a valid token keeps working', async () => {
     const station = await api.createStation();

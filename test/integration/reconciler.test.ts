@@ -1,28 +1,22 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { reconcilerOf } from '../../src/roles/dispatcher.js';
 import { apiClient } from '../helpers/api-client.js';
 import { dispatcherFor, freeRegistrars, readyPacket } from '../helpers/dispatch.js';
 import { makePage } from '../helpers/images.js';
-import { startTestStack, TEST_ADMIN_TOKEN, type TestStack } from '../helpers/stack.js';
+import { startTestStack, TEST_ADMIN_TOKEN, useTestStack } from '../helpers/stack.js';
 
 /** The reconciler against real Redis and queues, state broken by hand the way crashes and races leave it. */
-let stack: TestStack;
-const api = apiClient(() => stack.app);
-beforeAll(async () => {
-  stack = await startTestStack('reconciler', { RECONCILE_SECONDS: '1' });
-});
-afterAll(async () => {
-  await stack?.close();
-});
+const held = useTestStack('reconciler', { RECONCILE_SECONDS: '1' });
+const api = apiClient(() => held.stack.app);
 
-const key = (suffix: string) => `${stack.prefix}:${suffix}`;
+const key = (suffix: string) => `${held.stack.prefix}:${suffix}`;
 const repairsOf = async (packetId: string) =>
   ((await api.getPacket(TEST_ADMIN_TOKEN, packetId)).json().repairs ?? []) as Array<{ kind: string }>;
 
 describe('the reconciler', () => {
   it('puts a ready packet that fell out of the ready queue back, and it is drawn', async () => {
-    const { infra } = stack;
+    const { infra } = held.stack;
     await freeRegistrars(infra, 1, ['rc-ready']);
     const packet = await readyPacket(infra, 'rc-ready');
     await infra.redis.zrem(key('dispatch:ready'), packet.id);
@@ -34,7 +28,7 @@ describe('the reconciler', () => {
   });
 
   it('takes a packet back from a registrar who is away or removed and draws it again without him', async () => {
-    const { infra } = stack;
+    const { infra } = held.stack;
     const [first, second] = await freeRegistrars(infra, 2, ['rc-absent']);
     const packet = await readyPacket(infra, 'rc-absent');
     await dispatcherFor(infra).dispatchAll();
@@ -53,7 +47,7 @@ describe('the reconciler', () => {
   });
 
   it('queues the bundle of a submitted packet whose bundle job never came, once, with several reconcilers', async () => {
-    const { infra } = stack;
+    const { infra } = held.stack;
     const station = await api.createStation();
     const packet = await api.createPacket(station.token);
     await api.uploadPage(station.token, packet.id, 1, await makePage('png', { seed: 9 }));

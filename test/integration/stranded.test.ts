@@ -11,7 +11,8 @@ import { apiClient, errorCodeOf } from '../helpers/api-client.js';
 import { dispatcherFor, freeRegistrars, readyPacket } from '../helpers/dispatch.js';
 import { makePage } from '../helpers/images.js';
 import { startTestPool, startTestWorkers } from '../helpers/ocr-pool.js';
-import { startTestStack, TEST_ADMIN_TOKEN, type TestStack } from '../helpers/stack.js';
+import { startTestStack, TEST_ADMIN_TOKEN, type TestStack, useTestStack } from '../helpers/stack.js';
+import { until } from '../helpers/wait.js';
 
 /**
  * One regression test per way a packet was found stranded (issue: no packet is ever stranded). Each of these left
@@ -19,16 +20,6 @@ import { startTestStack, TEST_ADMIN_TOKEN, type TestStack } from '../helpers/sta
  */
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await sleep(200);
-  }
-}
 
 /** A stack whose worker role reads with a pool the test shares, so each describe pays for OCR workers once. */
 function withWorkers(label: string, env: Record<string, string> = {}) {
@@ -85,14 +76,8 @@ describe('1. a rescan back to the first sheet', () => {
 });
 
 describe('2. images that cannot be a scanned sheet', () => {
-  let stack: TestStack;
-  const api = apiClient(() => stack.app);
-  beforeAll(async () => {
-    stack = await startTestStack('stranded-implausible');
-  });
-  afterAll(async () => {
-    await stack?.close();
-  });
+  const held = useTestStack('stranded-implausible');
+  const api = apiClient(() => held.stack.app);
 
   it.each([
     [1, 200_000],
@@ -111,7 +96,7 @@ describe('2. images that cannot be a scanned sheet', () => {
       expect(response.statusCode).toBe(422);
       expect(errorCodeOf(response)).toBe('implausible_page');
       expect(response.json().error.message).toContain(`${width}×${height}`);
-      expect(await stack.infra.store.stat(originalPageKey(packet.id, 1, sha256(image)))).toBeUndefined();
+      expect(await held.stack.infra.store.stat(originalPageKey(packet.id, 1, sha256(image)))).toBeUndefined();
       expect((await api.getPacket(station.token, packet.id)).json().pages).toEqual([]);
     },
   );
@@ -143,25 +128,35 @@ describe('2. images that cannot be a scanned sheet', () => {
   });
 });
 
+/** A one-page packet whose page is done, submitted the moment S3 stops: its bundling meets the outage. */
+async function submittedWithS3Away(stack: TestStack, seed: number) {
+  const api = apiClient(() => stack.app);
+  const station = await api.createStation();
+  const packet = await api.createPacket(station.token);
+  await api.uploadPage(station.token, packet.id, 1, await makePage('png', { seed }));
+  await until(
+    'page done',
+    async () => (await api.getPacket(station.token, packet.id)).json().pages[0].status === 'done',
+  );
+  const port = stack.s3.port;
+  await stack.s3.close();
+  expect((await api.submit(station.token, packet.id, 1)).statusCode).toBe(202);
+  const restartS3 = async () => {
+    stack.s3 = await startEmbeddedS3(stack.dataDir, port);
+  };
+  return { station, packet, restartS3 };
+}
+
 describe('3a. S3 down longer than the old retries (32 s: 5 attempts took 30 s) while a packet is bundled', () => {
   const held = withWorkers('stranded-s3-long');
-  const api = apiClient(() => held.stack.app);
+  const _api = apiClient(() => held.stack.app);
 
   it('is retried with backoff inside the retry window and becomes ready by itself', async () => {
     const { stack } = held;
-    const station = await api.createStation();
-    const packet = await api.createPacket(station.token);
-    await api.uploadPage(station.token, packet.id, 1, await makePage('png', { seed: 4 }));
-    await until(
-      'page done',
-      async () => (await api.getPacket(station.token, packet.id)).json().pages[0].status === 'done',
-    );
-    const port = stack.s3.port;
-    await stack.s3.close();
-    expect((await api.submit(station.token, packet.id, 1)).statusCode).toBe(202);
+    const { packet, restartS3 } = await submittedWithS3Away(stack, 4);
     await sleep(32_000);
     expect(await statusOf(stack, packet.id)).not.toBe('failed');
-    stack.s3 = await startEmbeddedS3(stack.dataDir, port);
+    await restartS3();
     await until('packet ready', async () => (await statusOf(stack, packet.id)) === 'ready', 60_000);
   }, 120_000);
 });
@@ -172,22 +167,13 @@ describe('3b. S3 down longer than the retry window', () => {
 
   it('fails the packet saying an administrator can retry; his retry bundles it and assigns nobody', async () => {
     const { stack } = held;
-    const station = await api.createStation();
-    const packet = await api.createPacket(station.token);
-    await api.uploadPage(station.token, packet.id, 1, await makePage('png', { seed: 5 }));
-    await until(
-      'page done',
-      async () => (await api.getPacket(station.token, packet.id)).json().pages[0].status === 'done',
-    );
-    const port = stack.s3.port;
-    await stack.s3.close();
-    expect((await api.submit(station.token, packet.id, 1)).statusCode).toBe(202);
+    const { station, packet, restartS3 } = await submittedWithS3Away(stack, 5);
     const failed = await until('packet failed', async () => {
       const view = (await api.getPacket(TEST_ADMIN_TOKEN, packet.id)).json();
       return view.status === 'failed' ? view : undefined;
     });
     expect(failed.failure).toMatch(/could not be made.*an administrator can retry/);
-    stack.s3 = await startEmbeddedS3(stack.dataDir, port);
+    await restartS3();
 
     const notFailed = await api.json('POST', `/v1/packets/${packet.id}/retry`, station.token);
     expect(notFailed.statusCode).toBe(403);
@@ -203,17 +189,11 @@ describe('3b. S3 down longer than the retry window', () => {
 });
 
 describe('4. races and leftovers', () => {
-  let stack: TestStack;
-  const api = apiClient(() => stack.app);
-  beforeAll(async () => {
-    stack = await startTestStack('stranded-races', { RECONCILE_SECONDS: '1' });
-  });
-  afterAll(async () => {
-    await stack?.close();
-  });
+  const held = useTestStack('stranded-races', { RECONCILE_SECONDS: '1' });
+  const api = apiClient(() => held.stack.app);
 
   it('an administrator removing a registrar while a dispatcher draws him never leaves him holding a packet', async () => {
-    const { infra } = stack;
+    const { infra } = held.stack;
     const { packets, registrars } = infra.repositories;
     const [registrarId] = await freeRegistrars(infra, 1, ['race']);
     const packet = await readyPacket(infra, 'race');
@@ -246,8 +226,8 @@ describe('4. races and leftovers', () => {
   });
 
   it('and left to race freely, 30 times, never does either', async () => {
-    const { infra } = stack;
-    const held: string[] = [];
+    const { infra } = held.stack;
+    const holding: string[] = [];
     for (let round = 0; round < 30; round++) {
       const service = `race-${round}`;
       const [registrarId] = await freeRegistrars(infra, 1, [service]);
@@ -258,13 +238,13 @@ describe('4. races and leftovers', () => {
       ]);
       expect(removal.statusCode).toBe(204);
       const after = (await infra.repositories.packets.get(packet.id))!;
-      if (after.status === 'assigned') held.push(`${packet.id} → ${after.registrarId}`);
+      if (after.status === 'assigned') holding.push(`${packet.id} → ${after.registrarId}`);
     }
-    expect(held).toEqual([]);
+    expect(holding).toEqual([]);
   });
 
   it('a page whose job could not be queued after it was stored is queued by the reconciler', async () => {
-    const { infra } = stack;
+    const { infra } = held.stack;
     const station = await api.createStation();
     const packet = await api.createPacket(station.token);
     const page = await makePage('png', { seed: 6 });

@@ -18,6 +18,15 @@ local function head_is(head_key, expected, genesis)
   return (redis.call('HGET', head_key, 'hash') or genesis) == expected
 end
 
+-- Why the holder's packet cannot change now (the head moved, it is not his, its status), or nil when it can.
+local function holder_refusal(packet_key, head_key)
+  if not head_is(head_key, args.expectedHead, args.genesis) then return 'head_moved' end
+  if redis.call('HGET', packet_key, 'registrarId') ~= args.registrarId then return 'not_yours' end
+  local status = redis.call('HGET', packet_key, 'status')
+  if not includes(args.sources, status) then return status end
+  return nil
+end
+
 local function append_entry(protocol_key, head_key, entry)
   redis.call('RPUSH', protocol_key, entry.json)
   redis.call('HSET', head_key, 'hash', entry.hash, 'seq', entry.seq)

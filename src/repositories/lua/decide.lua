@@ -1,10 +1,8 @@
 -- A decision by the registrar who holds the packet; he is free again (or away, if he asked), and it is logged.
 local packet_key, registrar_key, deciders_key, protocol_key, head_key, wake_key, active_key =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
-if not head_is(head_key, args.expectedHead, args.genesis) then return 'head_moved' end
-if redis.call('HGET', packet_key, 'registrarId') ~= args.registrarId then return 'not_yours' end
-local status = redis.call('HGET', packet_key, 'status')
-if not includes(args.sources, status) then return status end
+local refusal = holder_refusal(packet_key, head_key)
+if refusal then return refusal end
 redis.call('HSET', packet_key, 'status', 'decided', 'outcome', args.outcome, 'decidedAt', args.at)
 if args.note ~= '' then redis.call('HSET', packet_key, 'note', args.note) end
 local next_status = redis.call('HGET', registrar_key, 'awayAfter') == '1' and 'away' or 'free'

@@ -2,10 +2,8 @@
 -- setting him away or removing him). args.registrarStatus '' means free, unless he asked to go away afterwards.
 local packet_key, registrar_key, ready_key, exclusions_key, protocol_key, head_key, wake_key =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
-if not head_is(head_key, args.expectedHead, args.genesis) then return 'head_moved' end
-if redis.call('HGET', packet_key, 'registrarId') ~= args.registrarId then return 'not_yours' end
-local status = redis.call('HGET', packet_key, 'status')
-if not includes(args.sources, status) then return status end
+local refusal = holder_refusal(packet_key, head_key)
+if refusal then return refusal end
 redis.call('HSET', packet_key, 'status', 'ready', 'queuedFor', args.queuedFor, 'previousSeq', args.entry.seq)
 redis.call('HDEL', packet_key, 'registrarId', 'assignedAt', 'drawSeq', 'waited')
 redis.call('HSET', exclusions_key, args.registrarId, args.exclusion)
