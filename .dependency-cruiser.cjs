@@ -5,7 +5,8 @@
  *
  * domain holds types and rules; pipeline pure image stages; infra the plumbing (logger, metrics, Redis, S3 server);
  * services the office's rules; api, workers and dispatch are the doors (HTTP, queues, the dispatcher loop) and
- * reach data only through services; roles wire a process from config; main only picks roles.
+ * reach data only through services; roles wire a process from config; main only picks roles. src/web (the pages)
+ * stands apart: it imports nothing of the server and the server nothing of it.
  */
 const layer = (name, may) => ({
   name: `${name}-imports-only-below`,
@@ -35,6 +36,14 @@ module.exports = {
     layer('workers', ['domain/', 'infra/', 'services/']),
     layer('dispatch', ['domain/', 'infra/', 'services/']),
     layer('cli', ['domain/', 'pipeline/']),
+    layer('web', []),
+    {
+      name: 'the-server-never-imports-the-pages',
+      comment: 'src/web is the browser front end, built by Vite and served as files; the server reads none of it.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/web/' },
+      to: { path: '^src/web/' },
+    },
     {
       name: 'roles-only-from-main',
       comment: 'Only main starts roles; nothing below them knows how a process is wired.',

@@ -87,6 +87,12 @@ const envSchema = z.object({
     .max(7 * 24 * 3600)
     .default(15 * 60),
   RECONCILE_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+  SESSION_TTL_HOURS: z.coerce
+    .number()
+    .min(0.01)
+    .max(24 * 30)
+    .default(12),
+  SESSION_COOKIE_SECURE: booleanFromEnv.default(false),
 });
 
 export type Config = {
@@ -154,6 +160,8 @@ export type Config = {
   jobs: { lockMs: number; stalledCheckMs: number; retryWindowMs: number };
   /** How often the dispatcher role looks for packets without a way forward and re-drives them. */
   reconcileSeconds: number;
+  /** Browser sessions: how long one lasts, and whether its cookie is sent over HTTPS only. */
+  sessions: { ttlSeconds: number; secureCookie: boolean };
   cpuCount: number;
 };
 
@@ -248,6 +256,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retryWindowMs: e.JOB_RETRY_WINDOW_S * 1000,
     },
     reconcileSeconds: e.RECONCILE_SECONDS,
+    sessions: { ttlSeconds: Math.round(e.SESSION_TTL_HOURS * 3600), secureCookie: e.SESSION_COOKIE_SECURE },
     dispatch: {
       minPool: e.DISPATCH_MIN_POOL,
       window: e.DISPATCH_WINDOW,

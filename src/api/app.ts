@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
+import fastifyCookie from '@fastify/cookie';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -17,6 +18,8 @@ import { opsRoutes } from './routes/ops.js';
 import { packetRoutes } from './routes/packets.js';
 import { publicRoutes } from './routes/public.js';
 import { registrarRoutes } from './routes/registrar.js';
+import { sessionRoutes } from './routes/session.js';
+import { registerWeb } from './web.js';
 
 /** JSON bodies are small (names, tickets, decisions); page images have their own, larger limit. */
 const JSON_BODY_LIMIT = 64 * 1024;
@@ -43,6 +46,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     frameworkErrors: answerRouterError,
   });
   await registerProtection(app, deps);
+  await app.register(fastifyCookie);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app, (error) => isRedisUnavailable(deps.redis, error));
@@ -76,6 +80,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
 
   const countAnonymous = anonymousLimiter(app, deps);
   const auth = createAuth(deps.services.access, countAnonymous);
+  await app.register(sessionRoutes(deps, auth, countAnonymous));
   await app.register(opsRoutes(deps));
   await app.register(publicRoutes(deps, countAnonymous));
   await app.register(packetRoutes(deps, auth));
@@ -90,5 +95,6 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     await dashboard.register(serverAdapter.registerPlugin(), { prefix: '/admin/queues' });
   });
 
+  await registerWeb(app, deps.webRoot);
   return app;
 }

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../domain/types.js';
-import type { Access } from '../services/access.js';
+import { type Access, sameSecret } from '../services/access.js';
 import { AppError } from './http-error.js';
 
 declare module 'fastify' {
@@ -11,10 +11,35 @@ declare module 'fastify' {
 
 export type Role = Principal['role'];
 
+/** The cookie that carries a browser's session id: HttpOnly, SameSite=Strict, the session itself in Redis. */
+export const SESSION_COOKIE = 'scan_session';
+export const CSRF_HEADER = 'x-csrf-token';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /**
- * Builds the `requireRole` guard, an onRequest hook: the token is checked before the body is read, so a stranger
- * cannot make the API buffer an upload. A missing or unknown token is 401, and counts against its address
- * (`countAnonymous` answers 429 past the limit); a valid token of another role is 403.
+ * A request that changes something on the strength of a cookie must prove it comes from our own pages: the
+ * session's CSRF token in a header (a page of another site cannot read it), and, when the browser names the
+ * origin, our own. SameSite=Strict already keeps the cookie off cross-site requests; this holds without it too.
+ */
+export function assertSameOrigin(request: FastifyRequest): void {
+  const origin = request.headers.origin;
+  if (origin !== undefined && origin !== `${request.protocol}://${request.host}`)
+    throw new AppError(403, 'csrf_failed', 'This request comes from another site');
+}
+
+function assertCsrf(request: FastifyRequest, csrfToken: string): void {
+  assertSameOrigin(request);
+  const presented = request.headers[CSRF_HEADER];
+  if (typeof presented !== 'string' || !sameSecret(presented, csrfToken))
+    throw new AppError(403, 'csrf_failed', `Send the session's CSRF token in ${CSRF_HEADER}`);
+}
+
+/**
+ * Builds the `requireRole` guard, an onRequest hook: the caller is known before the body is read, so a stranger
+ * cannot make the API buffer an upload. Machines send `Authorization: Bearer <token>`; browsers send the session
+ * cookie (and, to change anything, the CSRF token). No valid credential is 401 and counts against the caller's
+ * address (`countAnonymous` answers 429 past the limit); a valid one of another role is 403.
  */
 export function createAuth(
   access: Access,
@@ -22,14 +47,23 @@ export function createAuth(
 ) {
   async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<Principal> {
     const header = request.headers.authorization;
-    const match = header?.match(/^Bearer ([A-Za-z0-9_-]{16,200})$/);
-    const principal = match ? await access.principalOf(match[1]!) : undefined;
-    if (principal) return principal;
+    const sessionId = request.cookies[SESSION_COOKIE];
+    if (header !== undefined) {
+      const match = header.match(/^Bearer ([A-Za-z0-9_-]{16,200})$/);
+      const principal = match ? await access.principalOf(match[1]!) : undefined;
+      if (principal) return principal;
+    } else if (sessionId !== undefined) {
+      const session = await access.session(sessionId);
+      if (session) {
+        if (!SAFE_METHODS.has(request.method)) assertCsrf(request, session.csrfToken);
+        return session.principal;
+      }
+    }
     await countAnonymous(request, reply);
     throw new AppError(
       401,
       'unauthorized',
-      match ? 'The token is not valid' : 'Send Authorization: Bearer <token>',
+      header === undefined ? 'Sign in, or send Authorization: Bearer <token>' : 'The token is not valid',
     );
   }
 
@@ -43,6 +77,8 @@ export function createAuth(
         request.principal = principal;
       };
     },
+    /** The CSRF check alone, for a route that finds its session itself (signing out). */
+    assertCsrf,
   };
 }
 export type Auth = ReturnType<typeof createAuth>;

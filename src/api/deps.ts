@@ -34,4 +34,6 @@ export type ApiDeps = {
   /** Shown on the admin queue dashboard. */
   queues: Queue[];
   adminToken: string;
+  /** Where the built web front end is (tests may point elsewhere); default WEB_ROOT. */
+  webRoot?: string;
 };

@@ -47,6 +47,8 @@ export function httpErrorOf(failure: Failure): AppError {
       );
     case 'registrar_removed':
       return new AppError(403, 'forbidden', 'This registrar was removed');
+    case 'invalid_token':
+      return new AppError(401, 'unauthorized', 'The token is not valid');
     case 'not_retryable':
       return new AppError(
         409,

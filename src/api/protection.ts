@@ -5,22 +5,38 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiDeps } from './deps.js';
 import { AppError } from './http-error.js';
 
+const STRICT_CSP = {
+  defaultSrc: ["'self'"],
+  scriptSrc: ["'self'"],
+  styleSrc: ["'self'"],
+  imgSrc: ["'self'", 'data:', 'blob:'],
+  workerSrc: ["'self'"],
+  connectSrc: ["'self'"],
+  fontSrc: ["'self'"],
+  objectSrc: ["'none'"],
+  baseUri: ["'self'"],
+  formAction: ["'self'"],
+  frameAncestors: ["'none'"],
+};
+const THIRD_PARTY_PAGES = ['/docs', '/admin/queues'];
+const RELAXED_CSP =
+  "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+  "frame-ancestors 'none'; object-src 'none'; base-uri 'self'";
+
 /**
  * What keeps the API standing: security headers, 503 instead of collapse under event-loop or heap pressure, and
  * per-token rate limits on the expensive routes. Limits are counted in Redis, so they hold across API instances.
  */
 export async function registerProtection(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   await app.register(fastifyHelmet, {
-    // The HTML pages we serve (API docs, queue dashboard) use inline scripts and styles; nothing else may load.
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'", "'unsafe-inline'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-        frameAncestors: ["'none'"],
-      },
-    },
+    // Our pages load scripts, styles, fonts and the PDF viewer's worker from this origin only: nothing inline,
+    // nothing from elsewhere.
+    contentSecurityPolicy: { directives: STRICT_CSP },
+  });
+  // The API docs and the queue dashboard are third-party pages with inline scripts and styles; only they get them.
+  app.addHook('onSend', async (request, reply) => {
+    if (THIRD_PARTY_PAGES.some((prefix) => request.url.startsWith(prefix)))
+      reply.header('content-security-policy', RELAXED_CSP);
   });
   await app.register(fastifyUnderPressure, {
     maxEventLoopDelay: deps.config.protection.maxEventLoopDelayMs,

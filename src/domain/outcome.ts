@@ -23,7 +23,8 @@ export type Failure =
   | { code: 'image_rejected'; rejection: ImageRejection }
   | { code: 'not_assigned'; status: string; action: 'decide' | 'recuse' }
   | { code: 'registrar_removed' }
-  | { code: 'not_retryable'; status: PacketStatus };
+  | { code: 'not_retryable'; status: PacketStatus }
+  | { code: 'invalid_token' };
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; failure: Failure };
 

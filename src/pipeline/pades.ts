@@ -20,6 +20,7 @@ const OID = {
   contentType: '1.2.840.113549.1.9.3',
   messageDigest: '1.2.840.113549.1.9.4',
   signingTime: '1.2.840.113549.1.9.5',
+  commonName: '2.5.4.3',
   signingCertificateV2: '1.2.840.113549.1.9.16.2.47',
   sha256: '2.16.840.1.101.3.4.2.1',
   ecdsaPrefix: '1.2.840.10045.4.',
@@ -150,6 +151,10 @@ export type VerificationResult =
       valid: true;
       subFilter: string;
       signerSubject: string;
+      /** The signer certificate's common name. */
+      signerName: string;
+      /** /M of the signature dictionary, ISO 8601. */
+      signedAt: string;
       signedAttributes: string[];
       coversWholeFile: true;
     }
@@ -203,8 +208,11 @@ export async function verifyPdfSignature(pdf: Buffer): Promise<VerificationResul
   if (!/^<[0-9a-fA-F]+>$/.test(gap)) return fail('the byte range gap is not exactly the /Contents value');
   const subFilter = matchAtKeyword(pdf, '/SubFilter', /^\/SubFilter\s*\/([A-Za-z0-9.]+)/)?.[1] ?? '';
   if (subFilter !== SUBFILTER_ETSI_CADES_DETACHED) return fail(`/SubFilter is ${subFilter || 'missing'}`);
-  if (!matchAtKeyword(pdf, '/M', /^\/M\s*\(D:\d{14}/))
-    return fail('no signing time /M in the signature dictionary');
+  const signingTime = matchAtKeyword(pdf, '/M', /^\/M\s*\(D:(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})/);
+  if (!signingTime) return fail('no signing time /M in the signature dictionary');
+  const [, year, month, day, hour, minute, second] = signingTime;
+  // pdf-lib writes /M in UTC (…Z).
+  const signedAt = `${year}-${month}-${day}T${hour}:${minute}:${second}Z`;
 
   const signed = Buffer.concat([pdf.subarray(a, a + b), pdf.subarray(c, c + d)]);
   const contents = Buffer.from(gap.slice(1, -1), 'hex');
@@ -284,12 +292,13 @@ export async function verifyPdfSignature(pdf: Buffer): Promise<VerificationResul
   if (!certHash.equals(sha256(signerDer)))
     return fail('signing-certificate-v2 does not name the signing certificate');
 
+  const subject = result.signerCertificate.subject.typesAndValues;
   return {
     valid: true,
     subFilter,
-    signerSubject: result.signerCertificate.subject.typesAndValues
-      .map((tv) => `${tv.type}=${tv.value.valueBlock.value}`)
-      .join(', '),
+    signerSubject: subject.map((tv) => `${tv.type}=${tv.value.valueBlock.value}`).join(', '),
+    signerName: String(subject.find((tv) => tv.type === OID.commonName)?.value.valueBlock.value ?? ''),
+    signedAt,
     signedAttributes: types,
     coversWholeFile: true,
   };

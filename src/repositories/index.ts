@@ -5,6 +5,7 @@ import { ReadyQueueRepository } from './ready-queue-repository.js';
 import { redisKeys } from './redis-keys.js';
 import { RegistrarRepository } from './registrar-repository.js';
 import { registerScripts } from './scripts.js';
+import { SessionRepository } from './session-repository.js';
 import { StationRepository } from './station-repository.js';
 import { TokenRepository } from './token-repository.js';
 
@@ -13,6 +14,7 @@ export type Repositories = {
   registrars: RegistrarRepository;
   stations: StationRepository;
   tokens: TokenRepository;
+  sessions: SessionRepository;
   protocol: ProtocolRepository;
   readyQueue: ReadyQueueRepository;
 };
@@ -27,6 +29,7 @@ export function createRepositories(redis: Redis, prefix: string): Repositories {
     registrars: new RegistrarRepository(redis, keys),
     stations: new StationRepository(redis, keys),
     tokens: new TokenRepository(redis, keys),
+    sessions: new SessionRepository(redis, keys),
     protocol,
     readyQueue: new ReadyQueueRepository(redis, keys),
   };

@@ -6,6 +6,8 @@ export function redisKeys(prefix: string) {
     registrar: (id: string) => `${prefix}:registrar:${id}`,
     registrars: `${prefix}:registrars`,
     tokenOwner: (tokenHash: string) => `${prefix}:token:${tokenHash}`,
+    /** A browser session, by the hash of its cookie value. */
+    session: (idHash: string) => `${prefix}:session:${idHash}`,
     packet: (id: string) => `${prefix}:packet:${id}`,
     packetPages: (id: string) => `${prefix}:packet:${id}:pages`,
     packets: `${prefix}:packets`,

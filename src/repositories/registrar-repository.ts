@@ -52,10 +52,15 @@ export class RegistrarRepository {
     return rows.filter((row) => row.id).map(registrarOf);
   }
 
-  async get(id: string): Promise<(Registrar & { packetId?: string }) | undefined> {
+  /** The registrar, the packet he holds, and whether he asked to go away once it is done. */
+  async get(id: string): Promise<(Registrar & { packetId?: string; awayAfter: boolean }) | undefined> {
     const row = await this.redis.hgetall(this.keys.registrar(id));
     if (!row.id) return undefined;
-    return { ...registrarOf(row), ...(row.packetId ? { packetId: row.packetId } : {}) };
+    return {
+      ...registrarOf(row),
+      ...(row.packetId ? { packetId: row.packetId } : {}),
+      awayAfter: row.awayAfter === '1',
+    };
   }
 
   /** His own wish. Returns the status he has now ('busy' while he holds a packet), or 'missing' / 'removed'. */

@@ -22,6 +22,11 @@ export class StationRepository {
     return { station, token };
   }
 
+  async get(id: string): Promise<Station | undefined> {
+    const row = await this.redis.hgetall(this.keys.station(id));
+    return row.id ? { id: row.id, name: row.name!, createdAt: row.createdAt! } : undefined;
+  }
+
   async list(): Promise<Station[]> {
     const ids = await this.redis.zrange(this.keys.stations, 0, -1);
     const rows = await Promise.all(ids.map((id) => this.redis.hgetall(this.keys.station(id))));

@@ -13,7 +13,7 @@ import { type Infrastructure, packetProgressOf } from './infrastructure.js';
 /** The HTTP app's dependencies: its services over the shared infrastructure. */
 export function apiDepsOf(infra: Infrastructure): ApiDeps {
   const { config, log, redis, store, metrics, jobs } = infra;
-  const { packets, registrars, stations, tokens, protocol } = infra.repositories;
+  const { packets, registrars, stations, tokens, sessions, protocol } = infra.repositories;
   const progress = packetProgressOf(infra);
   return {
     config,
@@ -21,7 +21,14 @@ export function apiDepsOf(infra: Infrastructure): ApiDeps {
     metrics,
     redis,
     services: {
-      access: new Access(tokens, registrars, infra.adminToken.token),
+      access: new Access({
+        tokens,
+        registrars,
+        stations,
+        sessions,
+        adminToken: infra.adminToken.token,
+        sessionTtlSeconds: config.sessions.ttlSeconds,
+      }),
       intake: new Intake({
         packets,
         store,

@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fail, type Outcome, ok } from '../domain/outcome.js';
 import type { Packet } from '../domain/types.js';
 import type { Logger } from '../infra/logger.js';
 import type { OcrResult } from '../pipeline/ocr.js';
+import { verifyPdfSignature } from '../pipeline/pades.js';
 import type { PacketRepository } from '../repositories/packet-repository.js';
 import type { RegistrarRepository } from '../repositories/registrar-repository.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -25,6 +27,34 @@ export type Assignment = {
 };
 
 const LONG_POLL_STEP_MS = 250;
+/** Below this mean word confidence a page is flagged for a careful read (upright text reads at ~95). */
+export const LOW_CONFIDENCE = 70;
+/** A scan this skewed (degrees) was placed crookedly: worth a look at what the straightening did. */
+export const STRONG_SKEW_DEG = 5;
+
+export type PageWarning = 'blank' | 'low_confidence' | 'strong_skew';
+
+export type DeskPacket = {
+  packetId: string;
+  ticket: string;
+  service: string;
+  status: string;
+  submittedAt?: string;
+  assignedAt?: string;
+  pdf: { sha256: string; bytes: number; pages: number };
+  pages: Array<{
+    n: number;
+    ocrConfidence: number | null;
+    blank: boolean;
+    skewDeg: number;
+    orientation: number;
+    warnings: PageWarning[];
+  }>;
+};
+
+export type DeskSignature =
+  | { valid: true; signer: string; signedAt: string; coversWholeFile: true; matchesRecord: boolean }
+  | { valid: false; reason: string };
 const packetNotFound = fail({ code: 'not_found', what: 'Packet' });
 
 /**
@@ -48,6 +78,67 @@ export class RegistrarDesk {
     if (status === 'missing' || status === 'removed') return fail({ code: 'registrar_removed' });
     this.deps.log.info({ registrarId, requested, status }, 'registrar status');
     return ok({ status, awayAfterCurrentPacket: status === 'busy' && requested === 'away' });
+  }
+
+  /** Who he is as his desk shows him: name, services, status, and whether he goes away after this packet. */
+  async me(registrarId: string) {
+    const registrar = await this.deps.registrars.get(registrarId);
+    if (!registrar || registrar.status === 'removed') return fail({ code: 'registrar_removed' });
+    const { id, name, services, status, awayAfter } = registrar;
+    return ok({ id, name, services, status, awayAfterCurrentPacket: status === 'busy' && awayAfter });
+  }
+
+  /** The packet drawn for him, with what each page's processing found, for the desk's side panel. */
+  async packet(registrarId: string, packetId: string): Promise<Outcome<DeskPacket>> {
+    const owned = await this.own(registrarId, packetId);
+    if (!owned.ok) return owned;
+    const packet = owned.value;
+    if (!packet.pdf) return fail({ code: 'not_found', what: 'Packet PDF' });
+    const pages = (await this.deps.packets.listPages(packetId)).filter(
+      (page) => page.n <= (packet.pageCount ?? 0),
+    );
+    return ok({
+      packetId,
+      ticket: packet.ticket,
+      service: packet.service,
+      status: packet.status,
+      ...(packet.submittedAt ? { submittedAt: packet.submittedAt } : {}),
+      ...(packet.assignedAt ? { assignedAt: packet.assignedAt } : {}),
+      pdf: { sha256: packet.pdf.sha256, bytes: packet.pdf.bytes, pages: packet.pdf.pages },
+      pages: pages.map((page) => {
+        const found = page.processing;
+        const warnings: PageWarning[] = [];
+        if (found?.blank) warnings.push('blank');
+        else if ((found?.ocrConfidence ?? 0) < LOW_CONFIDENCE) warnings.push('low_confidence');
+        if (Math.abs(found?.skewDeg ?? 0) >= STRONG_SKEW_DEG) warnings.push('strong_skew');
+        return {
+          n: page.n,
+          ocrConfidence: found?.ocrConfidence ?? null,
+          blank: found?.blank ?? false,
+          skewDeg: found?.skewDeg ?? 0,
+          orientation: found?.orientation ?? 0,
+          warnings,
+        };
+      }),
+    });
+  }
+
+  /** The signature of the stored PDF, verified now, and whether the file is the one recorded for the packet. */
+  async signature(registrarId: string, packetId: string): Promise<Outcome<DeskSignature>> {
+    const owned = await this.own(registrarId, packetId);
+    if (!owned.ok) return owned;
+    const { pdf } = owned.value;
+    if (!pdf) return fail({ code: 'not_found', what: 'Packet PDF' });
+    const bytes = await this.deps.store.get(pdf.key);
+    const verification = await verifyPdfSignature(bytes);
+    if (!verification.valid) return ok(verification);
+    return ok({
+      valid: true,
+      signer: verification.signerName,
+      signedAt: verification.signedAt,
+      coversWholeFile: true,
+      matchesRecord: createHash('sha256').update(bytes).digest('hex') === pdf.sha256,
+    });
   }
 
   async currentAssignment(registrarId: string): Promise<Assignment | undefined> {

@@ -84,6 +84,7 @@ async function assignedPacket() {
 const freshRegistrarId = async () =>
   (await stack.infra.repositories.registrars.create('Z', ['z'])).registrar.id;
 const at = (url: string) => async (): Promise<Prepared> => ({ url });
+const everyone = (status: number) => Object.fromEntries(CALLERS.map((caller) => [caller, status]));
 const deny = { none: 401, bad: 401 } as const;
 
 const rows: Row[] = [
@@ -163,6 +164,39 @@ const rows: Row[] = [
     allowed: { stationA: 202, stationB: 404 },
   },
   {
+    // Browsers' sessions live in a cookie; a bearer token neither opens nor names one.
+    route: 'GET /v1/session',
+    prepare: at('/v1/session'),
+    allowed: everyone(204),
+  },
+  {
+    route: 'POST /v1/session',
+    prepare: async () => ({ url: '/v1/session', body: { token: `reg_${'z'.repeat(43)}` } }),
+    allowed: everyone(401),
+  },
+  { route: 'DELETE /v1/session', prepare: at('/v1/session'), allowed: everyone(401) },
+  {
+    route: 'GET /v1/registrar/me',
+    prepare: at('/v1/registrar/me'),
+    allowed: { registrarX: 200, registrarY: 200 },
+  },
+  {
+    route: 'GET /v1/registrar/packets/{id}',
+    prepare: async () => {
+      const { packetId, registrarX } = await assignedPacket();
+      return { url: `/v1/registrar/packets/${packetId}`, registrarX };
+    },
+    allowed: { registrarX: 200, registrarY: 404 },
+  },
+  {
+    route: 'GET /v1/registrar/packets/{id}/signature',
+    prepare: async () => {
+      const { packetId, registrarX } = await assignedPacket();
+      return { url: `/v1/registrar/packets/${packetId}/signature`, registrarX };
+    },
+    allowed: { registrarX: 200, registrarY: 404 },
+  },
+  {
     route: 'PUT /v1/registrar/status',
     prepare: async () => ({
       ...(await assignedPacket()),
@@ -218,7 +252,8 @@ const expected = (row: Row, caller: Caller) =>
   row.allowed[caller] ?? (row.public ? 200 : caller === 'none' || caller === 'bad' ? deny[caller] : 403);
 
 beforeAll(async () => {
-  stack = await startTestStack('matrix');
+  // Every route is called without a valid token too: more than the per-address limit allows in a minute.
+  stack = await startTestStack('matrix', { RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: '10000' });
   tokens.admin = TEST_ADMIN_TOKEN;
   tokens.bad = `sta_${'x'.repeat(43)}`;
   tokens.stationA = (await api.createStation('A')).token;

@@ -21,6 +21,86 @@ export function registrarRoutes(deps: ApiDeps, auth: Auth): FastifyPluginAsyncZo
   return async (app) => {
     app.addHook('onRequest', auth.requireRole('registrar'));
 
+    app.get(
+      '/v1/registrar/me',
+      {
+        schema: {
+          tags: ['registrar'],
+          summary: 'Your name, services and status (busy while you hold a packet)',
+          response: {
+            200: z.object({
+              id: z.string(),
+              name: z.string(),
+              services: z.array(z.string()),
+              status: z.string(),
+              awayAfterCurrentPacket: z.boolean(),
+            }),
+            ...errors,
+          },
+        },
+      },
+      async (request) => unwrap(await desk.me(principalId(request))),
+    );
+
+    app.get(
+      '/v1/registrar/packets/:id',
+      {
+        schema: {
+          tags: ['registrar'],
+          summary: 'The packet drawn for you: ticket, service, times, and per page what processing found',
+          params: z.object({ id: packetId }),
+          response: {
+            200: z.object({
+              packetId: z.string(),
+              ticket: z.string(),
+              service: z.string(),
+              status: z.string(),
+              submittedAt: z.string().optional(),
+              assignedAt: z.string().optional(),
+              pdf: z.object({ sha256: z.string(), bytes: z.number(), pages: z.number() }),
+              pages: z.array(
+                z.object({
+                  n: z.number(),
+                  ocrConfidence: z.number().nullable(),
+                  blank: z.boolean(),
+                  skewDeg: z.number(),
+                  orientation: z.number(),
+                  warnings: z.array(z.enum(['blank', 'low_confidence', 'strong_skew'])),
+                }),
+              ),
+            }),
+            ...errors,
+          },
+        },
+      },
+      async (request) => unwrap(await desk.packet(principalId(request), request.params.id)),
+    );
+
+    app.get(
+      '/v1/registrar/packets/:id/signature',
+      {
+        schema: {
+          tags: ['registrar'],
+          summary: 'The PDF’s signature, verified by the server now: signer, time, whole file covered',
+          params: z.object({ id: packetId }),
+          response: {
+            200: z.union([
+              z.object({
+                valid: z.literal(true),
+                signer: z.string(),
+                signedAt: z.string(),
+                coversWholeFile: z.literal(true),
+                matchesRecord: z.boolean(),
+              }),
+              z.object({ valid: z.literal(false), reason: z.string() }),
+            ]),
+            ...errors,
+          },
+        },
+      },
+      async (request) => unwrap(await desk.signature(principalId(request), request.params.id)),
+    );
+
     app.put(
       '/v1/registrar/status',
       {
