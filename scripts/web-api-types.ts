@@ -5,7 +5,7 @@
  * and the API cannot drift apart: this writes src/web/api/schema.d.ts, and a unit test fails when the committed
  * file no longer matches the routes.
  */
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import openapiTS, { astToString } from 'openapi-typescript';
 import { buildApp } from '../src/api/app.js';
@@ -46,6 +46,7 @@ export async function webApiTypes(): Promise<string> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  await mkdir(new URL('.', WEB_API_TYPES), { recursive: true });
   await writeFile(WEB_API_TYPES, await webApiTypes());
   console.log(`wrote ${WEB_API_TYPES.pathname}`);
 }
