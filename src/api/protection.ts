@@ -31,7 +31,11 @@ export async function registerProtection(app: FastifyInstance, deps: ApiDeps): P
   await app.register(fastifyHelmet, {
     // Our pages load scripts, styles, fonts and the PDF viewer's worker from this origin only: nothing inline,
     // nothing from elsewhere.
-    contentSecurityPolicy: { directives: STRICT_CSP },
+    // Upgrading to https only where the office serves https (the cookie is Secure then); on a plain-http office
+    // network it would send every page's assets to a port nobody listens on.
+    contentSecurityPolicy: {
+      directives: { ...STRICT_CSP, upgradeInsecureRequests: deps.config.sessions.secureCookie ? [] : null },
+    },
   });
   // The API docs and the queue dashboard are third-party pages with inline scripts and styles; only they get them.
   app.addHook('onSend', async (request, reply) => {

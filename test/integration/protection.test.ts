@@ -62,6 +62,22 @@ describe('security headers', () => {
   );
 });
 
+describe('assets over plain http', () => {
+  const plain = useTestStack('csp-http');
+  const secure = useTestStack('csp-https', { SESSION_COOKIE_SECURE: 'true' });
+
+  it('are upgraded to https only where the office serves https', async () => {
+    const policy = async (held: typeof plain) =>
+      String(
+        (await apiClient(() => held.stack.app).json('GET', '/health/live')).headers[
+          'content-security-policy'
+        ],
+      );
+    expect(await policy(plain)).not.toContain('upgrade-insecure-requests');
+    expect(await policy(secure)).toContain('upgrade-insecure-requests');
+  });
+});
+
 describe('requests without a valid token, per client address', () => {
   const held = useTestStack('anonymous', { RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: '5' });
   const api = apiClient(() => held.stack.app);
