@@ -20,7 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import sharp from 'sharp';
-import { httpCaller } from '../fixtures/http-caller.js';
+import { ensureService, httpCaller } from '../fixtures/http-caller.js';
 import { deletePrefix } from '../fixtures/redis-cleanup.js';
 import { connectRedis, redisAnswers } from '../src/infra/redis.js';
 import { processCpuMs, redisCpuMs, rssMb, startS3Process } from './processes.js';
@@ -227,6 +227,7 @@ async function measureCeiling(stations: Station[], variants: Buffer[]) {
 async function loadApi(api: StartedApi) {
   const call = httpCaller(api.url);
   const stations: Station[] = [];
+  await ensureService(api.url, api.adminToken, 'bench');
   for (let i = 0; i < stationCount; i++) {
     const station = await call('POST', '/v1/stations', api.adminToken, { name: `Bench ${i}` });
     const packet = await call('POST', '/v1/packets', station.token, { ticket: `B-${i}`, service: 'bench' });

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { httpCaller } from '../fixtures/http-caller.js';
+import { ensureService, httpCaller } from '../fixtures/http-caller.js';
 import { type GeneratedPage, generatePage } from '../fixtures/page-generator.js';
 import { deletePrefix } from '../fixtures/redis-cleanup.js';
 import { characterErrorRate } from '../fixtures/text-metrics.js';
@@ -102,6 +102,7 @@ async function main() {
     processes.push(apiProcess, workerProcess, dispatcherProcess);
     const base = `http://127.0.0.1:${apiProcess.port}`;
     const call = httpCaller(base);
+    await ensureService(base, ADMIN_TOKEN, 'office');
 
     // ---- pages with ground truth (a pool reused across packets) ----
     const pool = await Promise.all(

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { httpCaller, httpRequester } from '../fixtures/http-caller.js';
+import { ensureService, httpCaller, httpRequester } from '../fixtures/http-caller.js';
 import { generatePage } from '../fixtures/page-generator.js';
 import { verifyPdfSignature } from '../src/pipeline/pades.js';
 
@@ -38,6 +38,7 @@ async function main() {
   const adminToken = process.env.ADMIN_TOKEN ?? (await readFile('data/admin-token', 'utf8')).trim();
   step(`service at ${base}:`, await call('GET', '/health/ready', undefined));
 
+  await ensureService(base, adminToken, service);
   const station = await call('POST', '/v1/stations', adminToken, { name: 'Demo front desk' });
   step('station created', { id: station.id });
   const registrars: Array<{ id: string; name: string; token: string }> = [];

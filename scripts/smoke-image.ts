@@ -19,7 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
-import { httpCaller } from '../fixtures/http-caller.js';
+import { ensureService, httpCaller } from '../fixtures/http-caller.js';
 import { generatePage } from '../fixtures/page-generator.js';
 import { deletePrefix } from '../fixtures/redis-cleanup.js';
 import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } from '../src/infra/embedded-s3.js';
@@ -255,6 +255,7 @@ async function main() {
 
     // 2. One packet end to end.
     const call = httpCaller(`http://127.0.0.1:${apiRole.port}`);
+    await ensureService(`http://127.0.0.1:${apiRole.port}`, ADMIN_TOKEN, 'smoke');
     const station = await call('POST', '/v1/stations', ADMIN_TOKEN, { name: 'Smoke station' });
     const registrar = await call('POST', '/v1/registrars', ADMIN_TOKEN, {
       name: 'Smoke registrar',
@@ -324,6 +325,7 @@ async function main() {
         );
       running.push(...workerProcesses);
       const runCall = httpCaller(`http://127.0.0.1:${runApi.port}`);
+      await ensureService(`http://127.0.0.1:${runApi.port}`, ADMIN_TOKEN, 'smoke');
       const runStation = await runCall('POST', '/v1/stations', ADMIN_TOKEN, { name: 'Scaling' });
       const runPacket = await runCall('POST', '/v1/packets', runStation.token, {
         ticket: 'S-3',

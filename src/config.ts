@@ -93,6 +93,11 @@ const envSchema = z.object({
     .max(24 * 30)
     .default(12),
   SESSION_COOKIE_SECURE: booleanFromEnv.default(false),
+  /** Where citizens reach the status page (the receipt's QR code); unset, the station's own address is used. */
+  PUBLIC_BASE_URL: z
+    .url({ protocol: /^https?$/ })
+    .refine((url) => !/[?#]/.test(url), 'a base URL without query or fragment')
+    .optional(),
 });
 
 export type Config = {
@@ -142,7 +147,7 @@ export type Config = {
   };
   /** Where worker and dispatcher processes (which have no API) serve /metrics and /health/live. */
   metricsPort: number;
-  office: { name: string; location: string };
+  office: { name: string; location: string; publicBaseUrl?: string };
   signing: SigningSource;
   dispatch: { minPool: number; window: number; sweepSeconds: number };
   protection: {
@@ -242,7 +247,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       jpegQuality: e.PAGE_JPEG_QUALITY,
     },
     metricsPort: e.METRICS_PORT,
-    office: { name: e.OFFICE_NAME, location: e.OFFICE_LOCATION },
+    office: {
+      name: e.OFFICE_NAME,
+      location: e.OFFICE_LOCATION,
+      ...(e.PUBLIC_BASE_URL ? { publicBaseUrl: e.PUBLIC_BASE_URL } : {}),
+    },
     protection: {
       uploadsPerMinute: e.RATE_LIMIT_UPLOADS_PER_MINUTE,
       unauthenticatedPerMinute: e.RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE,

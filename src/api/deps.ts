@@ -6,9 +6,11 @@ import type { Metrics } from '../infra/metrics.js';
 import type { Access } from '../services/access.js';
 import type { Audit } from '../services/audit.js';
 import type { Intake } from '../services/intake.js';
+import type { OfficeOverview } from '../services/office-overview.js';
 import type { PacketRecovery } from '../services/packet-recovery.js';
 import type { PoolAdministration } from '../services/pool-administration.js';
 import type { RegistrarDesk } from '../services/registrar-desk.js';
+import type { ServiceCatalogue } from '../services/service-catalogue.js';
 import type { Tracking } from '../services/tracking.js';
 
 export type ApiServices = {
@@ -19,6 +21,8 @@ export type ApiServices = {
   administration: PoolAdministration;
   audit: Audit;
   tracking: Tracking;
+  catalogue: ServiceCatalogue;
+  office: OfficeOverview;
 };
 
 /** Everything the HTTP layer needs, built by the API role (and by tests against their own Redis and S3). */

@@ -45,6 +45,31 @@ export function httpErrorOf(failure: Failure): AppError {
           : `Packet is ${failure.status}; recusal is no longer possible`,
         { status: failure.status },
       );
+    case 'unknown_service':
+      return new AppError(
+        422,
+        'unknown_service',
+        `Not in the office's service catalogue: ${failure.services.join(', ')}`,
+        { services: failure.services },
+      );
+    case 'service_exists':
+      return new AppError(409, 'service_exists', `Service ${failure.slug} exists already`);
+    case 'pages_changed':
+      return new AppError(
+        409,
+        'pages_changed',
+        'The packet’s pages changed meanwhile; send the order of the pages it has now',
+        { pages: failure.pages },
+      );
+    case 'not_submitted':
+      return new AppError(
+        409,
+        'not_submitted',
+        `Packet is ${failure.status}; a receipt exists once it is submitted`,
+        {
+          status: failure.status,
+        },
+      );
     case 'registrar_removed':
       return new AppError(403, 'forbidden', 'This registrar was removed');
     case 'invalid_token':

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { idPattern } from '../domain/ids.js';
+import { PAGE_WARNINGS } from '../domain/page-warnings.js';
 import { PACKET_STATUSES, PAGE_STATUSES, PUBLIC_STATUSES } from '../domain/status.js';
 import { IMAGE_FORMATS, REGISTRAR_STATUSES } from '../domain/types.js';
 
@@ -34,6 +35,15 @@ export const commonErrors = {
   404: errorResponse,
   409: errorResponse,
 };
+
+export const createServiceBody = z
+  .object({ slug: serviceSlug, names: z.object({ uk: displayName, en: displayName }).strict() })
+  .strict();
+export const service = z.object({
+  slug: z.string(),
+  names: z.object({ uk: z.string(), en: z.string() }),
+  createdAt: z.string(),
+});
 
 export const createStationBody = z.object({ name: displayName }).strict();
 export const station = z.object({ id: z.string(), name: z.string(), createdAt: z.string() });
@@ -92,6 +102,8 @@ export const pageView = z.object({
   storedAt: z.string(),
   failure: z.string().optional(),
   processing: pageProcessingView.optional(),
+  /** What a person should look at twice (processed pages only). */
+  warnings: z.array(z.enum(PAGE_WARNINGS)),
 });
 
 export const packetView = z.object({
@@ -118,8 +130,96 @@ export const packetView = z.object({
   decidedAt: z.string().optional(),
 });
 
+export const packetSummary = packetView.pick({
+  id: true,
+  ticket: true,
+  service: true,
+  status: true,
+  trackingCode: true,
+  createdAt: true,
+  submittedAt: true,
+  pageCount: true,
+  rescanPages: true,
+});
+
+export const receipt = z.object({
+  office: z.string(),
+  ticket: z.string(),
+  service: z.object({ slug: z.string(), names: z.object({ uk: z.string(), en: z.string() }) }),
+  submittedAt: z.string(),
+  pageCount: z.number(),
+  trackingCode: z.string(),
+  trackingUrl: z.string(),
+});
+
 export const trackingParams = z.object({ trackingCode: z.string().min(8).max(32) });
 export const trackingView = z.object({
   status: z.enum(PUBLIC_STATUSES),
   outcome: z.enum(['approved', 'rejected']).optional(),
 });
+
+const serviceNames = z.object({ uk: z.string(), en: z.string() });
+export const officeNow = z.object({
+  at: z.string(),
+  minPool: z.number(),
+  services: z.array(
+    z.object({
+      slug: z.string(),
+      names: serviceNames,
+      registrars: z.array(
+        z.object({ id: z.string(), name: z.string(), status: z.enum(['free', 'busy', 'away']) }),
+      ),
+      free: z.number(),
+      busy: z.number(),
+      away: z.number(),
+      waiting: z.array(
+        z.object({
+          packetId: z.string(),
+          readySince: z.string(),
+          waitedSeconds: z.number(),
+          eligible: z.number(),
+          starved: z.boolean(),
+        }),
+      ),
+    }),
+  ),
+  queues: z.array(
+    z.object({
+      name: z.string(),
+      waiting: z.number(),
+      active: z.number(),
+      delayed: z.number(),
+      failed: z.number(),
+    }),
+  ),
+});
+
+export const fairnessReport = z.object({
+  services: z.array(
+    z.object({
+      service: z.string(),
+      draws: z.number(),
+      chiSquare: z.number(),
+      degreesOfFreedom: z.number(),
+      pValue: z.number().nullable(),
+      registrars: z.array(
+        z.object({
+          registrarId: z.string(),
+          received: z.number(),
+          expected: z.number(),
+          low: z.number(),
+          high: z.number(),
+        }),
+      ),
+    }),
+  ),
+});
+
+export const chainVerification = z.union([
+  z.object({
+    ok: z.literal(true),
+    entries: z.number(),
+    head: z.object({ seq: z.number(), hash: z.string() }),
+  }),
+  z.object({ ok: z.literal(false), entries: z.number(), brokenAt: z.number(), reason: z.string() }),
+]);

@@ -18,6 +18,8 @@ const PAGES: Record<string, string> = {
   '/desk': 'desk/index.html',
   '/track': 'track/index.html',
   '/track/:code': 'track/index.html',
+  '/station': 'station/index.html',
+  '/admin': 'admin/index.html',
 };
 
 /**

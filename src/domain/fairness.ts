@@ -55,6 +55,8 @@ function logGamma(x: number): number {
 export const chiSquarePValue = (statistic: number, degreesOfFreedom: number) =>
   upperRegularizedGamma(degreesOfFreedom / 2, statistic / 2);
 
+const Z_95 = 1.959964;
+
 export type FairnessReport = {
   services: Array<{
     service: string;
@@ -62,14 +64,18 @@ export type FairnessReport = {
     chiSquare: number;
     degreesOfFreedom: number;
     pValue: number | null;
-    registrars: Array<{ registrarId: string; received: number; expected: number }>;
+    /**
+     * `low`…`high`: where `received` falls 95 % of the time if draws are fair (expected ± 1.96 standard deviations
+     * of a sum of independent draws, each a 1/|pool| chance; clamped at 0).
+     */
+    registrars: Array<{ registrarId: string; received: number; expected: number; low: number; high: number }>;
   }>;
 };
 
 export function fairnessOf(entries: ProtocolEntry[]): FairnessReport {
   const byService = new Map<
     string,
-    { draws: number; tally: Map<string, { received: number; expected: number }> }
+    { draws: number; tally: Map<string, { received: number; expected: number; variance: number }> }
   >();
   for (const entry of entries) {
     if (entry.type !== 'draw') continue;
@@ -77,8 +83,10 @@ export function fairnessOf(entries: ProtocolEntry[]): FairnessReport {
     byService.set(entry.service, service);
     service.draws++;
     for (const registrarId of entry.eligible) {
-      const row = service.tally.get(registrarId) ?? { received: 0, expected: 0 };
-      row.expected += 1 / entry.eligible.length;
+      const row = service.tally.get(registrarId) ?? { received: 0, expected: 0, variance: 0 };
+      const chance = 1 / entry.eligible.length;
+      row.expected += chance;
+      row.variance += chance * (1 - chance);
       if (registrarId === entry.chosen) row.received++;
       service.tally.set(registrarId, row);
     }
@@ -86,11 +94,16 @@ export function fairnessOf(entries: ProtocolEntry[]): FairnessReport {
   return {
     services: [...byService.entries()].map(([service, { draws, tally }]) => {
       const registrars = [...tally.entries()]
-        .map(([registrarId, row]) => ({
-          registrarId,
-          received: row.received,
-          expected: Number(row.expected.toFixed(3)),
-        }))
+        .map(([registrarId, row]) => {
+          const margin = Z_95 * Math.sqrt(row.variance);
+          return {
+            registrarId,
+            received: row.received,
+            expected: Number(row.expected.toFixed(3)),
+            low: Number(Math.max(0, row.expected - margin).toFixed(3)),
+            high: Number((row.expected + margin).toFixed(3)),
+          };
+        })
         .sort((a, b) => (a.registrarId < b.registrarId ? -1 : 1));
       const chiSquare = [...tally.values()].reduce(
         (sum, row) => sum + (row.received - row.expected) ** 2 / row.expected,

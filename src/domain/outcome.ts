@@ -16,7 +16,14 @@ export type ImageRejection = {
 
 /** What a service refuses, and why, in terms of the office: the API alone turns these into HTTP answers. */
 export type Failure =
-  | { code: 'not_found'; what: 'Packet' | 'Page' | 'Packet PDF' | 'Registrar' | 'Tracking code' }
+  | {
+      code: 'not_found';
+      what: 'Packet' | 'Page' | 'Packet PDF' | 'Registrar' | 'Station' | 'Tracking code' | 'Thumbnail';
+    }
+  | { code: 'unknown_service'; services: string[] }
+  | { code: 'service_exists'; slug: string }
+  | { code: 'pages_changed'; pages: Array<{ n: number; sha256: string }> }
+  | { code: 'not_submitted'; status: PacketStatus }
   | { code: 'packet_not_open'; status: PacketStatus; action: 'change_pages' | 'submit' }
   | { code: 'rescan_only'; pages: number[] }
   | { code: 'pages_missing'; pages: number; missing: number[]; extra: number[] }

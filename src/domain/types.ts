@@ -5,7 +5,16 @@ export type Principal =
   | { role: 'station'; id: string }
   | { role: 'registrar'; id: string };
 
-export type Station = { id: string; name: string; createdAt: string };
+export type Station = {
+  id: string;
+  name: string;
+  createdAt: string;
+  /** Set when an administrator retired it: its token and sessions answer nobody. */
+  removedAt?: string;
+};
+
+/** One of the office's services: packets are opened for it and registrars serve it. */
+export type Service = { slug: string; names: { uk: string; en: string }; createdAt: string };
 
 export const REGISTRAR_STATUSES = ['free', 'busy', 'away', 'removed'] as const;
 export type RegistrarStatus = (typeof REGISTRAR_STATUSES)[number];
@@ -71,6 +80,8 @@ export type PageProcessing = PageAnalysis & {
   processedSha256: string;
   processedBytes: number;
   ocrKey: string;
+  /** A small upright JPEG for the station's page grid (absent on pages processed before thumbnails existed). */
+  thumbnailKey?: string;
   finishedAt: string;
 };
 

@@ -5,6 +5,7 @@ import { ReadyQueueRepository } from './ready-queue-repository.js';
 import { redisKeys } from './redis-keys.js';
 import { RegistrarRepository } from './registrar-repository.js';
 import { registerScripts } from './scripts.js';
+import { ServiceCatalogRepository } from './service-catalog-repository.js';
 import { SessionRepository } from './session-repository.js';
 import { StationRepository } from './station-repository.js';
 import { TokenRepository } from './token-repository.js';
@@ -15,6 +16,7 @@ export type Repositories = {
   stations: StationRepository;
   tokens: TokenRepository;
   sessions: SessionRepository;
+  catalog: ServiceCatalogRepository;
   protocol: ProtocolRepository;
   readyQueue: ReadyQueueRepository;
 };
@@ -30,6 +32,7 @@ export function createRepositories(redis: Redis, prefix: string): Repositories {
     stations: new StationRepository(redis, keys),
     tokens: new TokenRepository(redis, keys),
     sessions: new SessionRepository(redis, keys),
+    catalog: new ServiceCatalogRepository(redis, keys),
     protocol,
     readyQueue: new ReadyQueueRepository(redis, keys),
   };

@@ -35,6 +35,14 @@ export type SubmitResult =
   | { outcome: 'incomplete'; missing: number[]; extra: number[] }
   | { outcome: 'not_open'; status: PacketStatus; pageCount?: number };
 
+export type ReorderResult =
+  | { outcome: 'reordered'; queue: Page[] }
+  | { outcome: 'same' }
+  | { outcome: 'missing' }
+  | { outcome: 'not_open'; status: PacketStatus }
+  | { outcome: 'rescan_only'; pages: number[] }
+  | { outcome: 'changed'; pages: Array<{ n: number; sha256: string }> };
+
 export type AppendOutcome = 'ok' | 'head_moved' | 'packet_taken' | 'registrar_taken' | 'not_yours' | string;
 export type Appended = { outcome: AppendOutcome; entry: ProtocolEntry };
 
@@ -106,6 +114,7 @@ export class PacketRepository {
       .hset(this.keys.packet(packet.id), packet)
       .set(this.keys.trackingCode(packet.trackingCode), packet.id)
       .zadd(this.keys.packets, Date.now(), packet.id)
+      .zadd(this.keys.stationPackets(packet.stationId), Date.now(), packet.id)
       .zadd(this.keys.activePackets, Date.now(), packet.id)
       .exec();
     return packet;
@@ -280,6 +289,42 @@ export class PacketRepository {
     if (outcome === 'missing' || outcome === 'rescan_only') return outcome;
     if (outcome === 'status') return detail as PacketStatus;
     return detail === 1 ? 'deleted' : 'absent';
+  }
+
+  /**
+   * Renumbers the pages 1…k in the order given (each named by its number and upload as the station saw them), in
+   * one step. Returns the pages to queue again, or why nothing changed.
+   */
+  async reorderPages(packetId: string, order: Array<{ n: number; sha256: string }>): Promise<ReorderResult> {
+    const [outcome, detail] = await runScript<'reorderPages', ScriptReply>(
+      this.redis,
+      'reorderPages',
+      {
+        packet: this.keys.packet(packetId),
+        pages: this.keys.packetPages(packetId),
+        runs: this.keys.pageRuns(packetId),
+      },
+      { order, at: new Date().toISOString() },
+    );
+    switch (outcome) {
+      case 'missing':
+        return { outcome: 'missing' };
+      case 'same':
+        return { outcome: 'same' };
+      case 'status':
+        return { outcome: 'not_open', status: detail as PacketStatus };
+      case 'rescan_only':
+        return { outcome, pages: (detail as string).split(',').map(Number) };
+      case 'changed':
+        return { outcome, pages: JSON.parse(detail as string) as Array<{ n: number; sha256: string }> };
+      default:
+        return { outcome: 'reordered', queue: (detail as string[]).map((page) => JSON.parse(page) as Page) };
+    }
+  }
+
+  /** The most recent packets of the whole office, newest first. */
+  recentIds(count: number): Promise<string[]> {
+    return this.redis.zrevrange(this.keys.packets, 0, count - 1);
   }
 
   async submit(packetId: string, pageCount: number): Promise<SubmitResult> {

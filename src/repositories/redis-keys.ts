@@ -3,6 +3,10 @@ export function redisKeys(prefix: string) {
   return {
     station: (id: string) => `${prefix}:station:${id}`,
     stations: `${prefix}:stations`,
+    /** A station's packets, scored by when they were opened. */
+    stationPackets: (id: string) => `${prefix}:station:${id}:packets`,
+    /** The service catalogue: slug → service. */
+    services: `${prefix}:services`,
     registrar: (id: string) => `${prefix}:registrar:${id}`,
     registrars: `${prefix}:registrars`,
     tokenOwner: (tokenHash: string) => `${prefix}:token:${tokenHash}`,

@@ -15,6 +15,10 @@ type ProtocolGuard = { expectedHead: string; genesis: string; entry: ScriptEntry
 type Scripts = {
   putPage: { keys: 'packet' | 'pages' | 'runs'; args: { n: number; sha256: string; page: string } };
   deletePage: { keys: 'packet' | 'pages'; args: { n: number } };
+  reorderPages: {
+    keys: 'packet' | 'pages' | 'runs';
+    args: { order: Array<{ n: number; sha256: string }>; at: string };
+  };
   submit: { keys: 'packet' | 'pages'; args: { pages: number; at: string; sources: string[] } };
   transition: {
     keys: 'packet';
@@ -71,6 +75,7 @@ export type ScriptName = keyof Scripts;
 const SCRIPT_KEYS: { [N in ScriptName]: ReadonlyArray<Scripts[N]['keys']> } = {
   putPage: ['packet', 'pages', 'runs'],
   deletePage: ['packet', 'pages'],
+  reorderPages: ['packet', 'pages', 'runs'],
   submit: ['packet', 'pages'],
   transition: ['packet'],
   updatePage: ['pages'],

@@ -3,6 +3,13 @@ import { hashToken, newId, newToken } from '../domain/ids.js';
 import type { Station } from '../domain/types.js';
 import type { RedisKeys } from './redis-keys.js';
 
+const stationOf = (row: Record<string, string>): Station => ({
+  id: row.id!,
+  name: row.name!,
+  createdAt: row.createdAt!,
+  ...(row.removedAt ? { removedAt: row.removedAt } : {}),
+});
+
 /** Scanner stations. Only the hash of a station's token is kept. */
 export class StationRepository {
   constructor(
@@ -15,7 +22,7 @@ export class StationRepository {
     const token = newToken('station');
     await this.redis
       .multi()
-      .hset(this.keys.station(station.id), station)
+      .hset(this.keys.station(station.id), { ...station, tokenHash: hashToken(token) })
       .set(this.keys.tokenOwner(hashToken(token)), `station:${station.id}`)
       .zadd(this.keys.stations, Date.now(), station.id)
       .exec();
@@ -24,12 +31,31 @@ export class StationRepository {
 
   async get(id: string): Promise<Station | undefined> {
     const row = await this.redis.hgetall(this.keys.station(id));
-    return row.id ? { id: row.id, name: row.name!, createdAt: row.createdAt! } : undefined;
+    return row.id ? stationOf(row) : undefined;
   }
 
+  /** Stations in use, oldest first (removed ones are kept for their packets' history, not listed). */
   async list(): Promise<Station[]> {
     const ids = await this.redis.zrange(this.keys.stations, 0, -1);
     const rows = await Promise.all(ids.map((id) => this.redis.hgetall(this.keys.station(id))));
-    return rows.map((row) => ({ id: row.id!, name: row.name!, createdAt: row.createdAt! }));
+    return rows.filter((row) => row.id).map(stationOf);
+  }
+
+  /** Retires a station: its token stops resolving and it leaves the list. False when there is no such station. */
+  async remove(id: string): Promise<boolean> {
+    const row = await this.redis.hgetall(this.keys.station(id));
+    if (!row.id || row.removedAt) return false;
+    const removal = this.redis
+      .multi()
+      .hset(this.keys.station(id), 'removedAt', new Date().toISOString())
+      .zrem(this.keys.stations, id);
+    if (row.tokenHash) removal.del(this.keys.tokenOwner(row.tokenHash));
+    await removal.exec();
+    return true;
+  }
+
+  /** A station's most recent packets, newest first. */
+  recentPacketIds(stationId: string, count: number): Promise<string[]> {
+    return this.redis.zrevrange(this.keys.stationPackets(stationId), 0, count - 1);
   }
 }

@@ -4,17 +4,21 @@ import type { ApiDeps } from '../api/deps.js';
 import { Access } from '../services/access.js';
 import { Audit } from '../services/audit.js';
 import { Intake } from '../services/intake.js';
+import { OfficeOverview } from '../services/office-overview.js';
 import { PacketRecovery } from '../services/packet-recovery.js';
 import { PoolAdministration } from '../services/pool-administration.js';
 import { RegistrarDesk } from '../services/registrar-desk.js';
+import { ServiceCatalogue } from '../services/service-catalogue.js';
 import { Tracking } from '../services/tracking.js';
 import { type Infrastructure, packetProgressOf } from './infrastructure.js';
 
 /** The HTTP app's dependencies: its services over the shared infrastructure. */
 export function apiDepsOf(infra: Infrastructure): ApiDeps {
   const { config, log, redis, store, metrics, jobs } = infra;
-  const { packets, registrars, stations, tokens, sessions, protocol } = infra.repositories;
+  const { packets, registrars, stations, tokens, sessions, protocol, catalog, readyQueue } =
+    infra.repositories;
   const progress = packetProgressOf(infra);
+  const catalogue = new ServiceCatalogue({ catalog, log: log.child({ component: 'service-catalogue' }) });
   return {
     config,
     log,
@@ -36,6 +40,9 @@ export function apiDepsOf(infra: Infrastructure): ApiDeps {
         metrics,
         log: log.child({ component: 'intake' }),
         limits: config.limits.page,
+        catalogue,
+        stations,
+        office: config.office,
       }),
       recovery: new PacketRecovery({ packets, progress, log: log.child({ component: 'packet-recovery' }) }),
       desk: new RegistrarDesk({
@@ -48,10 +55,31 @@ export function apiDepsOf(infra: Infrastructure): ApiDeps {
         packets,
         registrars,
         stations,
+        catalogue,
         log: log.child({ component: 'pool-administration' }),
       }),
       audit: new Audit(protocol),
       tracking: new Tracking(packets),
+      catalogue,
+      office: new OfficeOverview({
+        registrars,
+        readyQueue,
+        catalog,
+        minPool: config.dispatch.minPool,
+        queueDepths: () =>
+          Promise.all(
+            [...jobs.queues.values()].map(async (queue) => {
+              const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
+              return {
+                name: queue.name,
+                waiting: counts.waiting ?? 0,
+                active: counts.active ?? 0,
+                delayed: counts.delayed ?? 0,
+                failed: counts.failed ?? 0,
+              };
+            }),
+          ),
+      }),
     },
     readiness: { redis: () => redis.ping(), s3: () => store.ping() },
     queues: [...jobs.queues.values()],

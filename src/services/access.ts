@@ -37,8 +37,8 @@ export type SignedIn = {
 
 /**
  * Who a token or a browser session belongs to. The admin token is compared in constant time; station and
- * registrar tokens are looked up by their hash. A principal's sessions die with him: a removed registrar's token
- * and sessions answer nobody, and an administrator's sessions end when the admin token changes.
+ * registrar tokens are looked up by their hash. A principal's sessions die with him: a removed registrar's or
+ * station's token and sessions answer nobody, and an administrator's sessions end when the admin token changes.
  */
 export class Access {
   private readonly isAdminToken: (presented: string) => boolean;
@@ -82,7 +82,11 @@ export class Access {
   }
 
   private async stillValid(principal: Principal): Promise<boolean> {
-    if (principal.role !== 'registrar') return true;
+    if (principal.role === 'admin') return true;
+    if (principal.role === 'station') {
+      const station = await this.deps.stations.get(principal.id);
+      return station !== undefined && station.removedAt === undefined;
+    }
     const registrar = await this.deps.registrars.get(principal.id);
     return registrar !== undefined && registrar.status !== 'removed';
   }

@@ -1,13 +1,18 @@
 import { createHash } from 'node:crypto';
+import { normalizeTrackingCode } from '../domain/ids.js';
 import { fail, type Outcome, ok } from '../domain/outcome.js';
-import type { Packet, Page, Principal } from '../domain/types.js';
+import { type PageWarning, pageWarnings } from '../domain/page-warnings.js';
+import type { PacketStatus } from '../domain/status.js';
+import type { Packet, Page, Principal, Service } from '../domain/types.js';
 import type { Logger } from '../infra/logger.js';
 import type { Metrics } from '../infra/metrics.js';
 import { MEDIA_TYPES, type PageLimits, probeImage } from '../pipeline/image-probe.js';
 import type { PacketRepository, Repair } from '../repositories/packet-repository.js';
+import type { StationRepository } from '../repositories/station-repository.js';
 import { originalPageKey } from '../storage/object-keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { PacketProgress } from './packet-progress.js';
+import type { ServiceCatalogue } from './service-catalogue.js';
 
 export type IntakeDeps = {
   packets: PacketRepository;
@@ -16,13 +21,18 @@ export type IntakeDeps = {
   metrics: Metrics;
   log: Logger;
   limits: PageLimits;
+  catalogue: ServiceCatalogue;
+  stations: Pick<StationRepository, 'recentPacketIds'>;
+  /** What the citizen's receipt names: the office, and where its status page is (else the caller's origin). */
+  office: { name: string; publicBaseUrl?: string };
 };
 
 export type StoredPage = { n: number; sha256: string; bytes: number };
 
 /** A page as stations and administrators see it: storage keys are internal. */
 export type PageView = Omit<Page, 'originalKey' | 'processing'> & {
-  processing?: Omit<NonNullable<Page['processing']>, 'processedKey' | 'ocrKey'>;
+  processing?: Omit<NonNullable<Page['processing']>, 'processedKey' | 'ocrKey' | 'thumbnailKey'>;
+  warnings: PageWarning[];
 };
 export type PacketView = Omit<
   Packet,
@@ -34,8 +44,65 @@ export type PacketView = Omit<
     repairs?: Repair[];
   };
 
+/** A line in a station's list of its packets, or an administrator's search result. */
+export type PacketSummary = Pick<
+  Packet,
+  | 'id'
+  | 'ticket'
+  | 'service'
+  | 'status'
+  | 'trackingCode'
+  | 'createdAt'
+  | 'submittedAt'
+  | 'pageCount'
+  | 'rescanPages'
+>;
+
+/** What the citizen takes home: enough to follow the case, nothing about who will decide it. */
+export type Receipt = {
+  office: string;
+  ticket: string;
+  service: Pick<Service, 'slug' | 'names'>;
+  submittedAt: string;
+  pageCount: number;
+  trackingCode: string;
+  trackingUrl: string;
+};
+
+const RECENT_PACKETS = 50;
+
+const summaryOf = (packet: Packet): PacketSummary => ({
+  id: packet.id,
+  ticket: packet.ticket,
+  service: packet.service,
+  status: packet.status,
+  trackingCode: packet.trackingCode,
+  createdAt: packet.createdAt,
+  ...(packet.submittedAt ? { submittedAt: packet.submittedAt } : {}),
+  ...(packet.pageCount ? { pageCount: packet.pageCount } : {}),
+  ...(packet.rescanPages ? { rescanPages: packet.rescanPages } : {}),
+});
+
+type PageChangeRefusal =
+  | { outcome: 'missing' }
+  | { outcome: 'not_open'; status: PacketStatus }
+  | { outcome: 'rescan_only'; pages: number[] };
+
+/** Why the packet's pages cannot change: it is gone, it is not open, or only its pages to rescan may change. */
+function refused(result: PageChangeRefusal) {
+  if (result.outcome === 'missing') return fail({ code: 'not_found', what: 'Packet' });
+  if (result.outcome === 'not_open') return notOpen(result.status);
+  return fail({ code: 'rescan_only', pages: result.pages });
+}
+
 const notOpen = (status: Packet['status'], action: 'change_pages' | 'submit' = 'change_pages') =>
   fail({ code: 'packet_not_open', status, action });
+
+function pageViewOf({ originalKey: _key, processing, ...page }: Page): PageView {
+  if (!processing) return { ...page, warnings: [] };
+  const { processedKey: _processed, ocrKey: _ocr, thumbnailKey: _thumbnail, ...shown } = processing;
+  return { ...page, processing: shown, warnings: pageWarnings(processing) };
+}
 
 /**
  * The front office's rules: a station opens a packet, puts, replaces and deletes pages while it is open (after a
@@ -45,10 +112,32 @@ const notOpen = (status: Packet['status'], action: 'change_pages' | 'submit' = '
 export class Intake {
   constructor(private readonly deps: IntakeDeps) {}
 
-  async open(stationId: string, input: { ticket: string; service: string }): Promise<Packet> {
+  async open(stationId: string, input: { ticket: string; service: string }): Promise<Outcome<Packet>> {
+    const known = await this.deps.catalogue.check([input.service]);
+    if (!known.ok) return known;
     const packet = await this.deps.packets.create({ ...input, stationId });
     this.deps.log.info({ packetId: packet.id }, 'packet opened');
-    return packet;
+    return ok(packet);
+  }
+
+  /**
+   * A station's own recent packets (newest first), or for an administrator the office's recent ones, or the one
+   * with a tracking code.
+   */
+  async list(viewer: Principal, filter: { trackingCode?: string }): Promise<PacketSummary[]> {
+    const { packets } = this.deps;
+    if (viewer.role === 'registrar') return [];
+    if (filter.trackingCode !== undefined) {
+      const packet = await packets.findByTrackingCode(normalizeTrackingCode(filter.trackingCode));
+      const visible = packet && (viewer.role === 'admin' || packet.stationId === viewer.id);
+      return visible ? [summaryOf(packet)] : [];
+    }
+    const ids =
+      viewer.role === 'admin'
+        ? await packets.recentIds(RECENT_PACKETS)
+        : await this.deps.stations.recentPacketIds(viewer.id, RECENT_PACKETS);
+    const found = await Promise.all(ids.map((id) => packets.get(id)));
+    return found.flatMap((packet) => (packet ? [summaryOf(packet)] : []));
   }
 
   /** A station sees only its own packets; anyone else's look exactly like packets that do not exist. */
@@ -104,11 +193,9 @@ export class Intake {
     const result = await packets.putPage(packetId, page);
     switch (result.outcome) {
       case 'missing':
-        return fail({ code: 'not_found', what: 'Packet' });
       case 'not_open':
-        return notOpen(result.status);
       case 'rescan_only':
-        return fail({ code: 'rescan_only', pages: result.pages });
+        return refused(result);
       case 'same':
         // An idempotent retry. If the first attempt stored the page but failed before enqueuing, enqueue now;
         // the job id names the record's run, so this is a no-op when that job exists.
@@ -146,6 +233,70 @@ export class Intake {
     }
   }
 
+  /**
+   * Renumbers an open packet's pages 1…k in the order given, in one step; pages still to be processed are queued
+   * again under their new numbers. If the pages changed since the station looked, nothing moves (pages_changed).
+   */
+  async reorderPages(
+    stationId: string,
+    packetId: string,
+    order: Array<{ n: number; sha256: string }>,
+  ): Promise<Outcome<{ pages: PageView[] }>> {
+    const owned = await this.owned(stationId, packetId);
+    if (!owned.ok) return owned;
+    const result = await this.deps.packets.reorderPages(packetId, order);
+    switch (result.outcome) {
+      case 'missing':
+      case 'not_open':
+      case 'rescan_only':
+        return refused(result);
+      case 'changed':
+        return fail({ code: 'pages_changed', pages: result.pages });
+      case 'reordered':
+        for (const page of result.queue) await this.deps.progress.queuePage(packetId, page);
+        this.deps.log.info({ packetId, order: order.map((page) => page.n) }, 'pages reordered');
+        break;
+      default:
+        break;
+    }
+    return ok({ pages: (await this.deps.packets.listPages(packetId)).map(pageViewOf) });
+  }
+
+  /** The small upright picture of a processed page, for its own station's page grid. */
+  async thumbnail(
+    stationId: string,
+    packetId: string,
+    n: number,
+  ): Promise<Outcome<{ image: Buffer; etag: string }>> {
+    const owned = await this.owned(stationId, packetId);
+    if (!owned.ok) return owned;
+    const page = await this.deps.packets.getPage(packetId, n);
+    if (!page) return fail({ code: 'not_found', what: 'Page' });
+    const key = page.processing?.thumbnailKey;
+    if (!key || page.status !== 'done') return fail({ code: 'not_found', what: 'Thumbnail' });
+    return ok({ image: await this.deps.store.get(key), etag: `"${page.processing!.processedSha256}"` });
+  }
+
+  /** The citizen's receipt for a submitted packet. */
+  async receipt(stationId: string, packetId: string, origin: string): Promise<Outcome<Receipt>> {
+    const owned = await this.owned(stationId, packetId);
+    if (!owned.ok) return owned;
+    const packet = owned.value;
+    if (!packet.submittedAt || !packet.pageCount)
+      return fail({ code: 'not_submitted', status: packet.status });
+    const service = (await this.deps.catalogue.list()).find((entry) => entry.slug === packet.service);
+    const base = (this.deps.office.publicBaseUrl ?? origin).replace(/\/+$/, '');
+    return ok({
+      office: this.deps.office.name,
+      ticket: packet.ticket,
+      service: { slug: packet.service, names: service?.names ?? { uk: packet.service, en: packet.service } },
+      submittedAt: packet.submittedAt,
+      pageCount: packet.pageCount,
+      trackingCode: packet.trackingCode,
+      trackingUrl: `${base}/track/${packet.trackingCode}`,
+    });
+  }
+
   /** Seals the packet with pages 1…`pages`; a retried submit of the same count is answered like the first. */
   async submit(
     stationId: string,
@@ -178,7 +329,7 @@ export class Intake {
     const packet = await this.deps.packets.get(packetId);
     const visible = viewer.role === 'admin' || (viewer.role === 'station' && packet?.stationId === viewer.id);
     if (!packet || !visible) return fail({ code: 'not_found', what: 'Packet' });
-    const pages = (await this.deps.packets.listPages(packetId)).map(({ originalKey: _key, ...page }) => page);
+    const pages = (await this.deps.packets.listPages(packetId)).map(pageViewOf);
     const { stationId, pdf, registrarId, assignedAt, drawSeq: _seq, note: _note, ...common } = packet;
     const adminOnly =
       viewer.role === 'admin'

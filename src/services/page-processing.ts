@@ -4,8 +4,9 @@ import type { Logger } from '../infra/logger.js';
 import type { Metrics } from '../infra/metrics.js';
 import { UnreadableImageError } from '../pipeline/normalize.js';
 import { type PageEngines, type ProcessOptions, processPage } from '../pipeline/process-page.js';
+import { pageThumbnail } from '../pipeline/thumbnail.js';
 import type { PacketRepository } from '../repositories/packet-repository.js';
-import { ocrResultKey, processedPageKey } from '../storage/object-keys.js';
+import { ocrResultKey, pageThumbnailKey, processedPageKey } from '../storage/object-keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { PacketProgress } from './packet-progress.js';
 
@@ -60,8 +61,14 @@ export class PageProcessing {
 
     const processedKey = processedPageKey(packetId, n, sha256);
     const ocrKey = ocrResultKey(packetId, n, sha256);
+    const thumbnailKey = pageThumbnailKey(packetId, n, sha256);
     await store.put(processedKey, result.image, 'image/jpeg');
     await store.put(ocrKey, Buffer.from(JSON.stringify(result.ocr)), 'application/json');
+    await store.put(
+      thumbnailKey,
+      await pageThumbnail(result.image, result.summary.imageTurnDeg),
+      'image/jpeg',
+    );
 
     const { ms, ...summary } = result.summary;
     const recorded = await packets.updatePage(packetId, payload, 'done', {
@@ -72,6 +79,7 @@ export class PageProcessing {
         processedSha256: createHash('sha256').update(result.image).digest('hex'),
         processedBytes: result.image.length,
         ocrKey,
+        thumbnailKey,
         finishedAt: new Date().toISOString(),
       },
     });

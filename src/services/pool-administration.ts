@@ -4,11 +4,13 @@ import type { Logger } from '../infra/logger.js';
 import type { PacketRepository } from '../repositories/packet-repository.js';
 import type { RegistrarRepository } from '../repositories/registrar-repository.js';
 import type { StationRepository } from '../repositories/station-repository.js';
+import type { ServiceCatalogue } from './service-catalogue.js';
 
 export type PoolAdministrationDeps = {
   packets: PacketRepository;
   registrars: RegistrarRepository;
   stations: StationRepository;
+  catalogue: Pick<ServiceCatalogue, 'check'>;
   log: Logger;
 };
 
@@ -33,10 +35,23 @@ export class PoolAdministration {
     return this.deps.stations.list();
   }
 
-  async createRegistrar(name: string, services: string[]): Promise<{ registrar: Registrar; token: string }> {
-    const created = await this.deps.registrars.create(name, [...new Set(services)].sort());
+  /** Retires a station: its token and browser sessions stop working; its packets go on as they are. */
+  async removeStation(stationId: string): Promise<Outcome<void>> {
+    if (!(await this.deps.stations.remove(stationId))) return fail({ code: 'not_found', what: 'Station' });
+    this.deps.log.info({ stationId }, 'station removed');
+    return ok(undefined);
+  }
+
+  async createRegistrar(
+    name: string,
+    services: string[],
+  ): Promise<Outcome<{ registrar: Registrar; token: string }>> {
+    const distinct = [...new Set(services)].sort();
+    const known = await this.deps.catalogue.check(distinct);
+    if (!known.ok) return known;
+    const created = await this.deps.registrars.create(name, distinct);
     this.deps.log.info({ registrarId: created.registrar.id }, 'registrar created');
-    return created;
+    return ok(created);
   }
 
   listRegistrars(): Promise<Registrar[]> {

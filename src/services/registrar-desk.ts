@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fail, type Outcome, ok } from '../domain/outcome.js';
+import { type PageWarning, pageWarnings } from '../domain/page-warnings.js';
 import type { Packet } from '../domain/types.js';
 import type { Logger } from '../infra/logger.js';
 import type { OcrResult } from '../pipeline/ocr.js';
@@ -27,12 +28,6 @@ export type Assignment = {
 };
 
 const LONG_POLL_STEP_MS = 250;
-/** Below this mean word confidence a page is flagged for a careful read (upright text reads at ~95). */
-export const LOW_CONFIDENCE = 70;
-/** A scan this skewed (degrees) was placed crookedly: worth a look at what the straightening did. */
-export const STRONG_SKEW_DEG = 5;
-
-export type PageWarning = 'blank' | 'low_confidence' | 'strong_skew';
 
 export type DeskPacket = {
   packetId: string;
@@ -107,10 +102,7 @@ export class RegistrarDesk {
       pdf: { sha256: packet.pdf.sha256, bytes: packet.pdf.bytes, pages: packet.pdf.pages },
       pages: pages.map((page) => {
         const found = page.processing;
-        const warnings: PageWarning[] = [];
-        if (found?.blank) warnings.push('blank');
-        else if ((found?.ocrConfidence ?? 0) < LOW_CONFIDENCE) warnings.push('low_confidence');
-        if (Math.abs(found?.skewDeg ?? 0) >= STRONG_SKEW_DEG) warnings.push('strong_skew');
+        const warnings = pageWarnings(found ?? { blank: false, ocrConfidence: null, skewDeg: 0 });
         return {
           n: page.n,
           ocrConfidence: found?.ocrConfidence ?? null,

@@ -8,6 +8,8 @@ export const originalPageKey = (packetId: string, n: number, sha256: string) =>
 /** Outputs are keyed by the original's hash: a retry overwrites them, a rescan gets its own. */
 export const processedPageKey = (packetId: string, n: number, sha256: string) =>
   `packets/${packetId}/pages/${n}/processed-${sha256}.jpg`;
+export const pageThumbnailKey = (packetId: string, n: number, sha256: string) =>
+  `packets/${packetId}/pages/${n}/thumbnail-${sha256}.jpg`;
 /**
  * Each bundle run's PDF under its own digest (signatures differ run to run). Two runs of one packet can overlap (a
  * job taken for stalled while its first run goes on); with one fixed key the loser's PUT could replace the file the

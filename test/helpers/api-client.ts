@@ -17,14 +17,25 @@ export function apiClient(getApp: () => FastifyInstance) {
       ...(payload === undefined ? {} : { payload: JSON.stringify(payload) }),
     });
 
+  /** Puts a service in the catalogue (created, or there already). */
+  const addService = async (slug: string) => {
+    const response = await json('POST', '/v1/services', TEST_ADMIN_TOKEN, {
+      slug,
+      names: { uk: slug, en: slug },
+    });
+    expect([201, 409]).toContain(response.statusCode);
+  };
+
   return {
     json,
+    addService,
     async createStation(name = 'Front desk'): Promise<{ id: string; token: string }> {
       const response = await json('POST', '/v1/stations', TEST_ADMIN_TOKEN, { name });
       expect(response.statusCode).toBe(201);
       return response.json();
     },
     async createRegistrar(services = ['land']): Promise<{ id: string; token: string }> {
+      for (const service of services) await addService(service);
       const response = await json('POST', '/v1/registrars', TEST_ADMIN_TOKEN, {
         name: 'Registrar',
         services,
@@ -36,6 +47,7 @@ export function apiClient(getApp: () => FastifyInstance) {
       stationToken: string,
       body = { ticket: 'A-017', service: 'land' },
     ): Promise<{ id: string; status: string; trackingCode: string }> {
+      await addService(body.service);
       const response = await json('POST', '/v1/packets', stationToken, body);
       expect(response.statusCode).toBe(201);
       return response.json();

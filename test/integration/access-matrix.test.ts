@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ocrResultKey } from '../../src/storage/object-keys.js';
+import { ocrResultKey, pageThumbnailKey } from '../../src/storage/object-keys.js';
 import { apiClient } from '../helpers/api-client.js';
 import { dispatcherFor, readyPacket } from '../helpers/dispatch.js';
 import { makePage } from '../helpers/images.js';
@@ -24,15 +24,33 @@ let stack: TestStack;
 const api = apiClient(() => stack.app);
 const tokens = {} as Record<Exclude<Caller, 'none' | 'registrarX'>, string>;
 
-/** A station-A packet with page 1 stored, open. */
+/** A station-A packet with page 1 stored, open; `sha256` is page 1's. */
 async function openPacketOfA() {
   const packet = await api.createPacket(tokens.stationA);
-  await api.uploadPage(
+  const upload = await api.uploadPage(
     tokens.stationA,
     packet.id,
     1,
     await makePage('png', { seed: Math.floor(Math.random() * 1e6) }),
   );
+  return { ...packet, sha256: (upload.json() as { sha256: string }).sha256 };
+}
+
+/** A station-A packet whose page 1 is processed, with its thumbnail in storage. */
+async function processedPacketOfA() {
+  const packet = await openPacketOfA();
+  const thumbnailKey = pageThumbnailKey(packet.id, 1, packet.sha256);
+  await stack.infra.store.put(thumbnailKey, await makePage('jpeg'), 'image/jpeg');
+  const pagesKey = `${stack.prefix}:packet:${packet.id}:pages`;
+  const page = JSON.parse((await stack.infra.redis.hget(pagesKey, '1'))!);
+  const processing = {
+    thumbnailKey,
+    processedSha256: 'd'.repeat(64),
+    blank: false,
+    ocrConfidence: 90,
+    skewDeg: 0,
+  };
+  await stack.infra.redis.hset(pagesKey, '1', JSON.stringify({ ...page, status: 'done', processing }));
   return packet;
 }
 
@@ -104,6 +122,25 @@ const rows: Row[] = [
   },
   { route: 'GET /v1/stations', prepare: at('/v1/stations'), allowed: { admin: 200 } },
   {
+    route: 'DELETE /v1/stations/{id}',
+    prepare: async () => ({ url: `/v1/stations/${(await api.createStation('Gone')).id}` }),
+    allowed: { admin: 204 },
+  },
+  {
+    route: 'POST /v1/services',
+    prepare: async () => ({
+      url: '/v1/services',
+      body: { slug: `svc-${randomBytes(4).toString('hex')}`, names: { uk: 'Послуга', en: 'Service' } },
+    }),
+    allowed: { admin: 201 },
+  },
+  {
+    route: 'GET /v1/services',
+    prepare: at('/v1/services'),
+    allowed: { admin: 200, stationA: 200, stationB: 200, registrarX: 200, registrarY: 200 },
+  },
+  { route: 'GET /v1/office', prepare: at('/v1/office'), allowed: { admin: 200 } },
+  {
     route: 'POST /v1/registrars',
     prepare: async () => ({ url: '/v1/registrars', body: { name: 'R', services: ['land'] } }),
     allowed: { admin: 201 },
@@ -138,6 +175,36 @@ const rows: Row[] = [
     route: 'POST /v1/packets',
     prepare: async () => ({ url: '/v1/packets', body: { ticket: 'A-1', service: 'land' } }),
     allowed: { stationA: 201, stationB: 201 },
+  },
+  {
+    route: 'GET /v1/packets',
+    prepare: at('/v1/packets'),
+    allowed: { admin: 200, stationA: 200, stationB: 200 },
+  },
+  {
+    route: 'POST /v1/packets/{id}/pages/order',
+    prepare: async () => {
+      const packet = await openPacketOfA();
+      return {
+        url: `/v1/packets/${packet.id}/pages/order`,
+        body: { order: [{ n: 1, sha256: packet.sha256 }] },
+      };
+    },
+    allowed: { stationA: 200, stationB: 404 },
+  },
+  {
+    route: 'GET /v1/packets/{id}/pages/{n}/thumbnail',
+    prepare: async () => ({ url: `/v1/packets/${(await processedPacketOfA()).id}/pages/1/thumbnail` }),
+    allowed: { stationA: 200, stationB: 404 },
+  },
+  {
+    route: 'GET /v1/packets/{id}/receipt',
+    prepare: async () => {
+      const packet = await openPacketOfA();
+      expect((await api.submit(tokens.stationA, packet.id, 1)).statusCode).toBe(202);
+      return { url: `/v1/packets/${packet.id}/receipt` };
+    },
+    allowed: { stationA: 200, stationB: 404 },
   },
   {
     route: 'GET /v1/packets/{id}',
@@ -258,6 +325,7 @@ beforeAll(async () => {
   tokens.bad = `sta_${'x'.repeat(43)}`;
   tokens.stationA = (await api.createStation('A')).token;
   tokens.stationB = (await api.createStation('B')).token;
+  await api.addService('land');
   tokens.registrarY = (await stack.infra.repositories.registrars.create('Y', ['land'])).token;
 });
 afterAll(async () => {

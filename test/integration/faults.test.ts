@@ -77,11 +77,12 @@ describe('a worker process killed in the middle of OCR, again and again', () => 
       .get('pages')!
       .getJobCounts('completed', 'failed', 'waiting', 'active', 'delayed');
     expect(counts).toMatchObject({ completed: 4, failed: 0, waiting: 0, active: 0, delayed: 0 });
-    // Per page: the original, the processed image and the OCR result, at their fixed keys; nothing twice.
+    // Per page: the original, the processed image, the OCR result and the thumbnail, at their fixed keys; nothing
+    // twice.
     const objects = await storedObjects(held.stack, packet.id);
-    expect(objects).toHaveLength(12);
+    expect(objects).toHaveLength(16);
     for (let n = 1; n <= 4; n++)
-      expect(objects.filter((key) => key.startsWith(`pages/${n}/`))).toHaveLength(3);
+      expect(objects.filter((key) => key.startsWith(`pages/${n}/`))).toHaveLength(4);
   }, 240_000);
 });
 
@@ -332,6 +333,7 @@ describe('the API process restarted during a multi-page upload', () => {
   it('the station retries and ends with a complete packet', async () => {
     const api = apiClient(() => held.stack.app);
     const station = await api.createStation();
+    await api.addService('land');
     const env = testEnv(held.stack.s3, held.stack.prefix, held.stack.dataDir, { ROLE: 'api', PORT: '0' });
     const pages = await Promise.all(
       [1, 2, 3, 4].map((n) => generatePage({ dpi: 200, paragraphs: { from: n, count: 1 } })),

@@ -101,6 +101,7 @@ describe('station sessions against a service whose worker dies and whose S3 goes
     const stations = await Promise.all(
       Array.from({ length: STATIONS }, (_, i) => api.createStation(`S${i}`)),
     );
+    await api.addService('model');
     const registrars = await Promise.all(
       [1, 2, 3].map(async (i) => {
         const created = (

@@ -330,6 +330,7 @@ describe('end to end: scan, OCR, sign, draw, registrar decides', () => {
     const running = dispatcher.run(blocking);
     try {
       const registrars = [];
+      await api.addService('e2e');
       for (const name of ['Оксана', 'Тарас', 'Ірина']) {
         const created = (
           await api.json('POST', '/v1/registrars', TEST_ADMIN_TOKEN, { name, services: ['e2e'] })

@@ -17,6 +17,15 @@ describe('loadConfig', () => {
 
   it('treats empty strings as unset', () => {
     expect(loadConfig({ S3_ENDPOINT: '', PORT: '' }).port).toBe(8080);
+    expect(loadConfig({ PUBLIC_BASE_URL: '' }).office.publicBaseUrl).toBeUndefined();
+  });
+
+  it('takes an http(s) base URL for citizens, nothing else', () => {
+    expect(loadConfig({ PUBLIC_BASE_URL: 'https://cnap.example.gov.ua' }).office.publicBaseUrl).toBe(
+      'https://cnap.example.gov.ua',
+    );
+    for (const bad of ['ftp://cnap.example', 'cnap.example.gov.ua', 'https://cnap.example/?a=1'])
+      expect(() => loadConfig({ PUBLIC_BASE_URL: bad }), bad).toThrow(/PUBLIC_BASE_URL/);
   });
 
   it('reads typed values', () => {

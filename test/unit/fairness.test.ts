@@ -54,17 +54,38 @@ describe('fairness of past draws', () => {
     );
     const land = report.services.find((service) => service.service === 'land')!;
     expect(land.draws).toBe(3);
-    expect(land.registrars).toEqual([
+    expect(land.registrars.map(({ low: _low, high: _high, ...row }) => row)).toEqual([
       { registrarId: 'rg_a', received: 2, expected: 1.333 },
       { registrarId: 'rg_b', received: 0, expected: 1.333 },
       { registrarId: 'rg_c', received: 1, expected: 0.333 },
     ]);
+    // 95 % interval: expected ± 1.96 sd, the variance summing p(1 − p) over the draws each was in.
+    const sdA = Math.sqrt(0.25 + 0.25 + (1 / 3) * (2 / 3));
+    expect(land.registrars[0]!.low).toBe(0);
+    expect(land.registrars[0]!.high).toBeCloseTo(4 / 3 + 1.96 * sdA, 2);
+    const sdC = Math.sqrt((1 / 3) * (2 / 3));
+    expect(land.registrars[2]!.high).toBeCloseTo(1 / 3 + 1.96 * sdC, 2);
     const statistic = (2 - 4 / 3) ** 2 / (4 / 3) + (4 / 3) ** 2 / (4 / 3) + (1 - 1 / 3) ** 2 / (1 / 3);
     expect(land.chiSquare).toBeCloseTo(statistic, 3);
     expect(land.degreesOfFreedom).toBe(2);
     expect(land.pValue!).toBeCloseTo(chiSquarePValue(statistic, 2), 6);
     const tax = report.services.find((service) => service.service === 'tax')!;
     expect(tax).toMatchObject({ draws: 1, degreesOfFreedom: 0, pValue: null });
+  });
+
+  it('puts the 95 % interval around the expectation, so a fair long run stays inside it', () => {
+    const specs: Array<[string, string[], string]> = Array.from({ length: 400 }, (_, i) => [
+      'land',
+      ['rg_a', 'rg_b', 'rg_c', 'rg_d'],
+      ['rg_a', 'rg_b', 'rg_c', 'rg_d'][i % 4]!,
+    ]);
+    const [land] = fairnessOf(draws(specs)).services;
+    for (const row of land!.registrars) {
+      expect(row.expected).toBe(100);
+      // sd = sqrt(400 · 1/4 · 3/4) ≈ 8.66, so 100 ± 16.97
+      expect(row.low).toBeCloseTo(83.03, 1);
+      expect(row.high).toBeCloseTo(116.97, 1);
+    }
   });
 
   it('ignores releases and decisions', () => {

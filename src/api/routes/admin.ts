@@ -5,13 +5,18 @@ import type { Auth } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { unwrap } from '../outcomes.js';
 import {
+  chainVerification,
   createdRegistrar,
   createdStation,
   createRegistrarBody,
+  createServiceBody,
   createStationBody,
   errorResponse,
+  fairnessReport,
+  officeNow,
   packetId,
   registrar,
+  service,
   station,
 } from '../schemas.js';
 
@@ -19,7 +24,7 @@ const errors = { 400: errorResponse, 401: errorResponse, 403: errorResponse };
 const registrarParams = z.object({ id: z.string().regex(idPattern('registrar'), 'a registrar id (rg_…)') });
 
 export function adminRoutes(deps: ApiDeps, auth: Auth): FastifyPluginAsyncZod {
-  const { administration, audit, recovery } = deps.services;
+  const { administration, audit, recovery, catalogue, office } = deps.services;
   return async (app) => {
     app.addHook('onRequest', auth.requireRole('admin'));
 
@@ -47,6 +52,36 @@ export function adminRoutes(deps: ApiDeps, auth: Auth): FastifyPluginAsyncZod {
       async () => administration.listStations(),
     );
 
+    app.delete(
+      '/v1/stations/:id',
+      {
+        schema: {
+          tags: ['admin'],
+          summary: 'Remove a station: its token and sessions stop working; its packets go on',
+          params: z.object({ id: z.string().regex(idPattern('station'), 'a station id (st_…)') }),
+          response: { 204: z.null(), 404: errorResponse, ...errors },
+        },
+      },
+      async (request, reply) => {
+        unwrap(await administration.removeStation(request.params.id));
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.post(
+      '/v1/services',
+      {
+        schema: {
+          tags: ['admin'],
+          summary: "Add a service to the office's catalogue (slug and its Ukrainian and English names)",
+          body: createServiceBody,
+          response: { 201: service, 409: errorResponse, ...errors },
+        },
+      },
+      async (request, reply) =>
+        reply.code(201).send(unwrap(await catalogue.create(request.body.slug, request.body.names))),
+    );
+
     app.post(
       '/v1/registrars',
       {
@@ -54,13 +89,12 @@ export function adminRoutes(deps: ApiDeps, auth: Auth): FastifyPluginAsyncZod {
           tags: ['admin'],
           summary: 'Create a registrar for some services; the token is shown only in this answer',
           body: createRegistrarBody,
-          response: { 201: createdRegistrar, ...errors },
+          response: { 201: createdRegistrar, 422: errorResponse, ...errors },
         },
       },
       async (request, reply) => {
-        const { registrar: created, token } = await administration.createRegistrar(
-          request.body.name,
-          request.body.services,
+        const { registrar: created, token } = unwrap(
+          await administration.createRegistrar(request.body.name, request.body.services),
         );
         return reply.code(201).send({ ...created, token });
       },
@@ -134,6 +168,18 @@ export function adminRoutes(deps: ApiDeps, auth: Auth): FastifyPluginAsyncZod {
     );
 
     app.get(
+      '/v1/office',
+      {
+        schema: {
+          tags: ['admin'],
+          summary: 'The office now: registrars per service, waiting and starved packets, job queue depths',
+          response: { 200: officeNow, ...errors },
+        },
+      },
+      async () => office.now(),
+    );
+
+    app.get(
       '/v1/audit/assignments',
       {
         schema: {
@@ -163,7 +209,7 @@ export function adminRoutes(deps: ApiDeps, auth: Auth): FastifyPluginAsyncZod {
         schema: {
           tags: ['admin'],
           summary: 'Recompute the whole protocol chain: ok, or the first broken entry',
-          response: { 200: z.record(z.string(), z.unknown()), ...errors },
+          response: { 200: chainVerification, ...errors },
         },
       },
       async () => audit.verify(),
@@ -176,7 +222,7 @@ export function adminRoutes(deps: ApiDeps, auth: Auth): FastifyPluginAsyncZod {
           tags: ['admin'],
           summary:
             'Per service and registrar: packets received vs expected from the pools they were in, chi-square p',
-          response: { 200: z.record(z.string(), z.unknown()), ...errors },
+          response: { 200: fairnessReport, ...errors },
         },
       },
       async () => audit.fairness(),

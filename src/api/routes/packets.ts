@@ -11,8 +11,11 @@ import {
   createPacketBody,
   errorResponse,
   packetId,
+  packetSummary,
   packetView,
   pageNumber,
+  pageView,
+  receipt,
   storedPage,
   submitBody,
   submitted,
@@ -43,11 +46,11 @@ export function packetRoutes(deps: ApiDeps, auth: Auth): FastifyPluginAsyncZod {
           tags: ['station'],
           summary: 'Open a packet for a citizen’s ticket',
           body: createPacketBody,
-          response: { 201: createdPacket, ...errors },
+          response: { 201: createdPacket, 422: errorResponse, ...errors },
         },
       },
       async (request, reply) => {
-        const packet = await intake.open(principalId(request), request.body);
+        const packet = unwrap(await intake.open(principalId(request), request.body));
         return reply
           .code(201)
           .send({ id: packet.id, status: packet.status, trackingCode: packet.trackingCode });
@@ -106,6 +109,91 @@ export function packetRoutes(deps: ApiDeps, auth: Auth): FastifyPluginAsyncZod {
         unwrap(await intake.deletePage(principalId(request), request.params.id, request.params.n));
         return reply.code(204).send(null);
       },
+    );
+
+    app.post(
+      '/v1/packets/:id/pages/order',
+      {
+        onRequest: auth.requireRole('station'),
+        schema: {
+          tags: ['station'],
+          summary: 'Renumber the pages 1…k in the order given, in one step',
+          description:
+            'Name every page of the packet once, as you saw it ({n, sha256}), in its new order. If the pages changed ' +
+            'meanwhile nothing moves and the answer (409 pages_changed) lists the pages the packet has.',
+          params: z.object({ id: packetId }),
+          body: z
+            .object({
+              order: z
+                .array(
+                  z.object({ n: pageNumber(maxPages), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).strict(),
+                )
+                .min(1)
+                .max(maxPages),
+            })
+            .strict(),
+          response: { 200: z.object({ pages: z.array(pageView) }), ...errors },
+        },
+      },
+      async (request) =>
+        unwrap(await intake.reorderPages(principalId(request), request.params.id, request.body.order)),
+    );
+
+    app.get(
+      '/v1/packets/:id/pages/:n/thumbnail',
+      {
+        onRequest: auth.requireRole('station'),
+        schema: {
+          tags: ['station'],
+          summary: 'A small upright JPEG of a processed page (404 until the page is processed)',
+          params: pageParams,
+          response: { 200: z.any().describe('image/jpeg'), 304: z.null(), ...errors },
+        },
+      },
+      async (request, reply) => {
+        const { id, n } = request.params;
+        const { image, etag } = unwrap(await intake.thumbnail(principalId(request), id, n));
+        reply.header('etag', etag).header('cache-control', 'private, no-cache');
+        if (request.headers['if-none-match'] === etag) return reply.code(304).send(null);
+        return reply.type('image/jpeg').send(image);
+      },
+    );
+
+    app.get(
+      '/v1/packets/:id/receipt',
+      {
+        onRequest: auth.requireRole('station'),
+        schema: {
+          tags: ['station'],
+          summary:
+            'The citizen’s receipt for a submitted packet: ticket, service, pages and the tracking link',
+          params: z.object({ id: packetId }),
+          response: { 200: receipt, ...errors },
+        },
+      },
+      async (request) =>
+        unwrap(
+          await intake.receipt(
+            principalId(request),
+            request.params.id,
+            `${request.protocol}://${request.host}`,
+          ),
+        ),
+    );
+
+    app.get(
+      '/v1/packets',
+      {
+        onRequest: auth.requireRole('station', 'admin'),
+        schema: {
+          tags: ['station', 'admin'],
+          summary:
+            'Recent packets (a station: its own; an administrator: the office’s), or the one with a code',
+          querystring: z.object({ trackingCode: z.string().min(8).max(32).optional() }).strict(),
+          response: { 200: z.array(packetSummary), ...errors },
+        },
+      },
+      async (request) => intake.list(request.principal!, request.query),
     );
 
     app.post(

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { PAGE_WARNINGS } from '../../domain/page-warnings.js';
 import { type Auth, principalId } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { unwrap } from '../outcomes.js';
@@ -65,7 +66,7 @@ export function registrarRoutes(deps: ApiDeps, auth: Auth): FastifyPluginAsyncZo
                   blank: z.boolean(),
                   skewDeg: z.number(),
                   orientation: z.number(),
-                  warnings: z.array(z.enum(['blank', 'low_confidence', 'strong_skew'])),
+                  warnings: z.array(z.enum(PAGE_WARNINGS)),
                 }),
               ),
             }),
