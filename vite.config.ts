@@ -19,7 +19,13 @@ export default defineConfig({
     // The polyfill would be an inline script; our CSP allows none, and every browser we serve has modulepreload.
     modulePreload: { polyfill: false },
     rollupOptions: {
-      input: { home: web('index.html'), desk: web('desk/index.html'), track: web('track/index.html') },
+      input: {
+        home: web('index.html'),
+        desk: web('desk/index.html'),
+        track: web('track/index.html'),
+        station: web('station/index.html'),
+        admin: web('admin/index.html'),
+      },
     },
   },
 });

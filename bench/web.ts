@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { build } from 'vite';
 import { launchBrowser } from '../fixtures/browser.js';
+import { ensureService } from '../fixtures/http-caller.js';
 import { generatePage } from '../fixtures/page-generator.js';
 import { deletePrefix } from '../fixtures/redis-cleanup.js';
 import { WEB_ROOT } from '../src/api/web.js';
@@ -24,7 +25,13 @@ import { startWorkerRole } from '../src/roles/worker.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' } } });
 const runs = Number(values.runs);
-const PAGES = { home: 'index.html', track: 'track/index.html', desk: 'desk/index.html' };
+const PAGES = {
+  home: 'index.html',
+  track: 'track/index.html',
+  station: 'station/index.html',
+  desk: 'desk/index.html',
+  admin: 'admin/index.html',
+};
 
 const gzipBytes = async (file: string) => gzipSync(await readFile(path.join(WEB_ROOT, file))).length;
 
@@ -81,6 +88,7 @@ async function firstPdfPagePainted() {
       return (response.status === 204 ? undefined : await response.json()) as { id: string; token: string };
     };
     const admin = infra.adminToken.token;
+    await ensureService(base, admin, 'bench');
     const registrar = await call('POST', '/v1/registrars', admin, { name: 'Bench', services: ['bench'] });
     await call('PUT', '/v1/registrar/status', registrar.token, { status: 'free' });
     const station = await call('POST', '/v1/stations', admin, { name: 'Bench' });

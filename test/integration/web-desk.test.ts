@@ -1,60 +1,27 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { generatePage } from '../../fixtures/page-generator.js';
-import type { TesseractPool } from '../../src/ocr/tesseract-pool.js';
 import type { OcrResult } from '../../src/pipeline/ocr.js';
-import { startDispatcherRole } from '../../src/roles/dispatcher.js';
 import { apiClient } from '../helpers/api-client.js';
-import {
-  expectAccessible,
-  launchBrowser,
-  screenshot,
-  type Watched,
-  watchedContext,
-} from '../helpers/browser.js';
-import { startTestPool, startTestWorkers } from '../helpers/ocr-pool.js';
-import { startTestStack, TEST_ADMIN_TOKEN, type TestStack } from '../helpers/stack.js';
+import { expectAccessible, screenshot, watchedContext } from '../helpers/browser.js';
+import { TEST_ADMIN_TOKEN } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
+import { signIn, useWebStack } from '../helpers/web-stack.js';
 
 /**
  * The registrar desk and the citizen's page in a real Chromium against a real service (Redis, S3 server,
  * tesseract.js, the dispatcher): two registrars, one packet, a recusal, a decision, the citizen's view.
  */
-let stack: TestStack;
-let pool: TesseractPool;
-let browser: Browser;
-let base: string;
-const api = apiClient(() => stack.app);
-const watched: Watched[] = [];
+const web = useWebStack('web-desk');
+const api = apiClient(() => web.stack.app);
 
 beforeAll(async () => {
-  stack = await startTestStack('web-desk', { DISPATCH_SWEEP_SECONDS: '1' });
-  pool = await startTestPool();
-  await startTestWorkers(stack.infra, pool);
-  await startDispatcherRole(stack.infra);
-  await stack.app.listen({ host: '127.0.0.1', port: 0 });
-  const address = stack.app.server.address();
-  base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  browser = await launchBrowser();
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await stack?.close();
-  await pool?.close();
+  for (const slug of ['desk', 'keys']) await api.addService(slug);
 });
 
-async function open(path: string) {
-  const session = await watchedContext(browser, base);
-  watched.push(session);
-  const page = await session.context.newPage();
-  await page.goto(path);
-  return { ...session, page };
-}
-
-async function signIn(page: Page, token: string) {
-  await page.getByLabel('Ключ доступу').fill(token);
-  await page.getByRole('button', { name: 'Увійти' }).click();
+/** Signs a registrar in and waits for his status line. */
+async function signInAtDesk(page: Page, token: string) {
+  await signIn(page, token);
   await page.getByRole('heading', { name: 'Ваш статус' }).waitFor({ state: 'attached' });
 }
 
@@ -71,9 +38,9 @@ describe('the registrar desk and the citizen’s page', () => {
         return response.json() as { id: string; token: string };
       }),
     );
-    const desks = await Promise.all(registrars.map(() => open('/desk')));
+    const desks = await Promise.all(registrars.map(() => web.open('/desk')));
     await expectAccessible(desks[0]!.page, 'desk sign-in');
-    for (const [i, desk] of desks.entries()) await signIn(desk.page, registrars[i]!.token);
+    for (const [i, desk] of desks.entries()) await signInAtDesk(desk.page, registrars[i]!.token);
     await screenshot(desks[0]!.page, 'desk-away');
     for (const desk of desks) await desk.page.getByRole('button', { name: 'Я вільний' }).click();
     await desks[0]!.page.getByText('Очікуємо пакет').waitFor();
@@ -95,7 +62,7 @@ describe('the registrar desk and the citizen’s page', () => {
     const ready = await until(
       'packet ready',
       async () => {
-        const record = await stack.infra.repositories.packets.get(packet.id);
+        const record = await web.stack.infra.repositories.packets.get(packet.id);
         return record?.readyAt ? record : undefined;
       },
       90_000,
@@ -113,13 +80,15 @@ describe('the registrar desk and the citizen’s page', () => {
     expect(shownAfterReadyMs).toBeLessThan(2000);
     const holder = desks[shown]!;
     const other = desks[1 - shown]!;
-    const holderId = (await stack.infra.repositories.packets.get(packet.id))!.registrarId;
+    const holderId = (await web.stack.infra.repositories.packets.get(packet.id))!.registrarId;
     expect(holderId).toBe(registrars[shown]!.id);
 
     // Page 2, a word on it found through the text layer and marked where the scan shows it.
     const ocrOf = async (n: number) => {
-      const record = await stack.infra.repositories.packets.getPage(packet.id, n);
-      return JSON.parse((await stack.infra.store.get(record!.processing!.ocrKey)).toString()) as OcrResult;
+      const record = await web.stack.infra.repositories.packets.getPage(packet.id, n);
+      return JSON.parse(
+        (await web.stack.infra.store.get(record!.processing!.ocrKey)).toString(),
+      ) as OcrResult;
     };
     const [ocr1, ocr2] = [await ocrOf(1), await ocrOf(2)];
     // A long word read with confidence on page 2 and nowhere on page 1.
@@ -148,7 +117,7 @@ describe('the registrar desk and the citizen’s page', () => {
     await holder.page.getByRole('dialog', { name: 'Рішення щодо пакета' }).waitFor();
     await expectAccessible(holder.page, 'decision dialog');
     await holder.page.keyboard.press('Escape');
-    expect((await stack.infra.repositories.packets.get(packet.id))!.status).toBe('assigned');
+    expect((await web.stack.infra.repositories.packets.get(packet.id))!.status).toBe('assigned');
 
     // He recuses: the packet goes to the other desk.
     await holder.page.getByRole('button', { name: 'Самовідвід' }).click();
@@ -168,14 +137,14 @@ describe('the registrar desk and the citizen’s page', () => {
     await other.page.getByRole('button', { name: 'Підтвердити рішення' }).click();
     await other.page.getByText('Рішення записано.').waitFor();
     await other.page.getByText('Вільний: чекаю на пакет').waitFor();
-    expect(await stack.infra.repositories.packets.get(packet.id)).toMatchObject({
+    expect(await web.stack.infra.repositories.packets.get(packet.id)).toMatchObject({
       status: 'decided',
       outcome: 'approved',
       note: 'Документи в порядку',
     });
 
     // The citizen's page, from the receipt's link.
-    const citizen = await open(`/track/${packet.trackingCode}`);
+    const citizen = await web.open(`/track/${packet.trackingCode}`);
     await citizen.page.getByText('Рішення: схвалено.').waitFor();
     await expect
       .poll(() => citizen.page.locator('[aria-current="step"]').textContent())
@@ -191,7 +160,7 @@ describe('the registrar desk and the citizen’s page', () => {
     // The unknown code's 404 is the answer the page asked for; the browser logs any 404 as an error.
     const unknownCode =
       '/v1/track/ZZZZ-ZZZZ-ZZZZ-ZZZZ): Failed to load resource: the server responded with a status of 404';
-    for (const session of watched)
+    for (const session of web.watched)
       expect(session.problems.filter((problem) => !problem.includes(unknownCode))).toEqual([]);
   }, 240_000);
 
@@ -200,8 +169,8 @@ describe('the registrar desk and the citizen’s page', () => {
       await api.json('POST', '/v1/registrars', TEST_ADMIN_TOKEN, { name: 'Марко', services: ['keys'] })
     ).json() as { id: string; token: string };
     // 200 % zoom on a 1280×720 screen leaves 640×360 CSS pixels.
-    const session = await watchedContext(browser, base, { width: 640, height: 360 });
-    watched.push(session);
+    const session = await watchedContext(web.browser, web.base, { width: 640, height: 360 });
+    web.watched.push(session);
     const page = await session.context.newPage();
     await page.goto('/desk');
     await page.getByRole('button', { name: 'English' }).click();
@@ -258,7 +227,7 @@ describe('the registrar desk and the citizen’s page', () => {
     await tabTo('Confirm the decision');
     await page.keyboard.press('Enter');
     await page.getByText('Decision recorded.').waitFor();
-    expect(await stack.infra.repositories.packets.get(packet.id)).toMatchObject({
+    expect(await web.stack.infra.repositories.packets.get(packet.id)).toMatchObject({
       status: 'decided',
       outcome: 'approved',
     });
@@ -273,8 +242,8 @@ describe('the registrar desk and the citizen’s page', () => {
     const created = (
       await api.json('POST', '/v1/registrars', TEST_ADMIN_TOKEN, { name: 'Ірина', services: ['desk'] })
     ).json() as { token: string };
-    const desk = await open('/desk');
-    await signIn(desk.page, created.token);
+    const desk = await web.open('/desk');
+    await signInAtDesk(desk.page, created.token);
     const [cookie] = await desk.context.cookies();
     expect(cookie).toMatchObject({ name: 'scan_session', httpOnly: true, sameSite: 'Strict', path: '/' });
     expect(await desk.page.evaluate('document.cookie')).toBe('');
@@ -282,26 +251,28 @@ describe('the registrar desk and the citizen’s page', () => {
 
     const request = desk.context.request;
     // The cookie alone does not change anything: a page of another site cannot send the CSRF token.
-    const forged = await request.put(`${base}/v1/registrar/status`, { data: { status: 'free' } });
+    const forged = await request.put(`${web.base}/v1/registrar/status`, { data: { status: 'free' } });
     expect(forged.status()).toBe(403);
     expect((await forged.json()).error.code).toBe('csrf_failed');
-    const { csrfToken } = (await (await request.get(`${base}/v1/session`)).json()) as { csrfToken: string };
-    const foreign = await request.put(`${base}/v1/registrar/status`, {
+    const { csrfToken } = (await (await request.get(`${web.base}/v1/session`)).json()) as {
+      csrfToken: string;
+    };
+    const foreign = await request.put(`${web.base}/v1/registrar/status`, {
       data: { status: 'free' },
       headers: { 'x-csrf-token': csrfToken, origin: 'http://evil.example' },
     });
     expect(foreign.status()).toBe(403);
-    const own = await request.put(`${base}/v1/registrar/status`, {
+    const own = await request.put(`${web.base}/v1/registrar/status`, {
       data: { status: 'free' },
-      headers: { 'x-csrf-token': csrfToken, origin: base },
+      headers: { 'x-csrf-token': csrfToken, origin: web.base },
     });
     expect(own.status()).toBe(200);
 
     await desk.page.getByRole('button', { name: 'Вийти' }).click();
     await desk.page.getByRole('button', { name: 'Увійти' }).waitFor();
-    expect((await request.get(`${base}/v1/registrar/me`)).status()).toBe(401);
+    expect((await request.get(`${web.base}/v1/registrar/me`)).status()).toBe(401);
     // The old cookie, sent again by hand, names a session that no longer exists.
-    const replayed = await fetch(`${base}/v1/registrar/me`, {
+    const replayed = await fetch(`${web.base}/v1/registrar/me`, {
       headers: { cookie: `scan_session=${cookie!.value}` },
     });
     expect(replayed.status).toBe(401);

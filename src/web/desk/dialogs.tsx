@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../shared/api';
-import type { Translate } from '../shared/i18n';
+import type { DeskTranslate } from './messages';
 
 /** A modal dialog (the browser's own: focus stays inside, Escape closes), opened when it mounts. */
 function Modal(props: { labelledBy: string; onClose: () => void; children: ComponentChildren }) {
@@ -48,7 +48,7 @@ function DialogFooter(props: {
  * will happen. Enter in the first step only moves on; no single key press can decide a case.
  */
 export function DecisionDialog(props: {
-  t: Translate;
+  t: DeskTranslate;
   packetId: string;
   ticket: string;
   onClose: () => void;
@@ -148,7 +148,7 @@ export function DecisionDialog(props: {
 
 /** Recusal: the packet goes back to the draw without him; the reason is for the administrator. */
 export function RecusalDialog(props: {
-  t: Translate;
+  t: DeskTranslate;
   packetId: string;
   onClose: () => void;
   onRecused: () => void;
@@ -209,7 +209,7 @@ const SHORTCUTS: Array<[string[], 'help.next' | 'help.prev' | 'help.search' | 'h
     [['?'], 'help.help'],
   ];
 
-export function HelpDialog({ t, onClose }: { t: Translate; onClose: () => void }) {
+export function HelpDialog({ t, onClose }: { t: DeskTranslate; onClose: () => void }) {
   return (
     <Modal labelledBy="help-title" onClose={onClose}>
       <h2 id="help-title">{t('help.title')}</h2>

@@ -1,10 +1,11 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../shared/api';
-import { type Translate, useLang } from '../shared/i18n';
+import { useLang } from '../shared/i18n';
 import { Shell } from '../shared/layout';
 import { SignIn, useSession } from '../shared/session';
 import '../shared/styles.css';
+import { type DeskTranslate, deskMessages } from './messages';
 import { PacketDesk } from './packet';
 import { warmUpPdfWorker } from './pdf';
 
@@ -13,7 +14,7 @@ type Me = { id: string; name: string; status: string; awayAfterCurrentPacket: bo
 const LONG_POLL_SECONDS = 20;
 
 function Desk() {
-  const { lang, setLang, t } = useLang();
+  const { lang, setLang, t } = useLang(deskMessages);
   const { session, signedIn, signOut } = useSession('registrar');
   return (
     <Shell
@@ -33,7 +34,7 @@ function Desk() {
  * His status, and the packet drawn for him when there is one. The wait is a long poll: the packet appears by
  * itself within moments of the draw, without reloading.
  */
-function Workplace({ t }: { t: Translate }) {
+function Workplace({ t }: { t: DeskTranslate }) {
   useEffect(warmUpPdfWorker, []);
   const [me, setMe] = useState<Me | undefined>();
   const [packetId, setPacketId] = useState<string | undefined>();

@@ -1,8 +1,9 @@
 import type { PDFDocumentProxy } from 'pdfjs-dist';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../shared/api';
-import { formatDate, type MessageKey, type Translate } from '../shared/i18n';
+import { formatDate } from '../shared/i18n';
 import { DecisionDialog, HelpDialog, RecusalDialog } from './dialogs';
+import type { DeskKey, DeskTranslate } from './messages';
 import { highlight, openPdf, renderPage, search } from './pdf';
 
 type Details = {
@@ -39,7 +40,11 @@ function useShortcuts(handlers: Record<string, () => void>) {
 }
 
 /** The packet drawn for him: the signed PDF, what processing found per page, and the decision. */
-export function PacketDesk(props: { packetId: string; t: Translate; onFinished: (message: string) => void }) {
+export function PacketDesk(props: {
+  packetId: string;
+  t: DeskTranslate;
+  onFinished: (message: string) => void;
+}) {
   const { packetId, t } = props;
   const [details, setDetails] = useState<Details | undefined>();
   const [signature, setSignature] = useState<Signature | undefined>();
@@ -253,7 +258,7 @@ export function PacketDesk(props: { packetId: string; t: Translate; onFinished: 
               )}
               {pageInfo.warnings.map((warning) => (
                 <li key={warning} class="warning">
-                  {t(`desk.warning.${warning}` as MessageKey)}
+                  {t(`desk.warning.${warning}` as DeskKey)}
                 </li>
               ))}
             </ul>
@@ -305,7 +310,7 @@ function PageView(props: {
   scale: number;
   rotation: number;
   query: string;
-  t: Translate;
+  t: DeskTranslate;
   onRendered: () => void;
 }) {
   const canvas = useRef<HTMLCanvasElement>(null);

@@ -8,6 +8,9 @@ export const rememberCsrfToken = (token: string) => {
   csrfToken = token;
 };
 
+/** The CSRF header, for the few requests made without the typed client (uploads, for their progress). */
+export const csrfHeader = (): [string, string] => ['x-csrf-token', csrfToken];
+
 /** The API, typed from the server's OpenAPI document; the session cookie goes along, the token never does. */
 export const api = createClient<paths>({ baseUrl: '', credentials: 'same-origin' });
 

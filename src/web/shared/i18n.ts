@@ -10,11 +10,6 @@ const uk = {
   'lang.switch': 'Мова',
   'lang.uk': 'Українська',
   'lang.en': 'English',
-  'home.lead': 'Оберіть, куди ви прямуєте.',
-  'home.desk': 'Робоче місце реєстратора',
-  'home.deskHint': 'Для реєстраторів бек-офісу: пакети, що випали вам за жеребкуванням.',
-  'home.track': 'Стан вашої справи',
-  'home.trackHint': 'Для громадян: введіть код відстеження з квитанції.',
   'signin.title': 'Вхід',
   'signin.token': 'Ключ доступу',
   'signin.tokenHint': 'Ключ, який вам видав адміністратор. Він не зберігається у браузері.',
@@ -26,103 +21,16 @@ const uk = {
   'error.generic': 'Щось пішло не так. Спробуйте ще раз.',
   'error.rateLimited': 'Забагато спроб. Зачекайте хвилину.',
   'error.unavailable': 'Сервіс тимчасово недоступний. Спробуйте трохи згодом.',
-  'desk.title': 'Робоче місце реєстратора',
-  'desk.status': 'Ваш статус',
-  'desk.status.free': 'Вільний: чекаю на пакет',
-  'desk.status.away': 'Відсутній',
-  'desk.status.busy': 'Працюю з пакетом',
-  'desk.goFree': 'Я вільний',
-  'desk.goAway': 'Я відсутній',
-  'desk.awayAfter': 'Піти після цього пакета',
-  'desk.awayAfterSet': 'Після цього пакета ви станете відсутнім.',
-  'desk.waiting': 'Очікуємо пакет. Щойно жеребкування призначить вам пакет, він відкриється тут.',
-  'desk.awayNote': 'Ви відсутні: пакети вам не призначаються.',
-  'desk.packet': 'Пакет',
-  'desk.ticket': 'Талон',
-  'desk.service': 'Послуга',
-  'desk.submitted': 'Подано',
-  'desk.assigned': 'Призначено вам',
-  'desk.pageCount': 'Сторінок',
-  'desk.pages': 'Сторінки',
-  'desk.pageN': 'Сторінка {n}',
-  'desk.pageOf': 'Сторінка {n} з {total}',
-  'desk.prev': 'Попередня сторінка',
-  'desk.next': 'Наступна сторінка',
-  'desk.zoomIn': 'Збільшити',
-  'desk.zoomOut': 'Зменшити',
-  'desk.zoomFit': 'За шириною',
-  'desk.rotate': 'Повернути',
-  'desk.search': 'Пошук у документі',
-  'desk.searchButton': 'Знайти',
-  'desk.searchHits': 'Знайдено: {count} (сторінки {pages})',
-  'desk.searchNone': 'Нічого не знайдено',
-  'desk.document': 'Документ',
-  'desk.ocr': 'Розпізнаний текст сторінки {n}',
-  'desk.confidence': 'Впевненість розпізнавання: {value}',
-  'desk.warning.blank': 'Порожня сторінка',
-  'desk.warning.low_confidence': 'Низька впевненість розпізнавання',
-  'desk.warning.strong_skew': 'Сильний перекіс при скануванні',
-  'desk.signature': 'Підпис',
-  'desk.signature.valid': 'Підпис дійсний: {signer}, {time}. Підписано весь файл.',
-  'desk.signature.mismatch': 'Файл відрізняється від записаного для пакета.',
-  'desk.signature.invalid': 'Підпис недійсний: {reason}',
-  'desk.signature.checking': 'Перевіряємо підпис…',
-  'desk.decide': 'Ухвалити рішення',
-  'desk.recuse': 'Самовідвід',
-  'desk.shortcuts': 'Клавіші',
-  'decision.title': 'Рішення щодо пакета',
-  'decision.approve': 'Схвалити',
-  'decision.reject': 'Відмовити',
-  'decision.note': 'Примітка',
-  'decision.noteRequired': 'Для відмови вкажіть причину.',
-  'decision.next': 'Далі',
-  'decision.back': 'Назад',
-  'decision.cancel': 'Скасувати',
-  'decision.confirmTitle': 'Підтвердіть рішення',
-  'decision.confirmApprove': 'Ви схвалюєте пакет за талоном {ticket}. Рішення остаточне.',
-  'decision.confirmReject': 'Ви відмовляєте в пакеті за талоном {ticket}. Рішення остаточне.',
-  'decision.confirm': 'Підтвердити рішення',
-  'decision.done': 'Рішення записано.',
-  'recusal.title': 'Самовідвід',
-  'recusal.reason': 'Причина самовідводу',
-  'recusal.reasonHint': 'Щонайменше 3 символи. Бачить лише адміністратор.',
-  'recusal.confirm': 'Відмовитися від пакета',
-  'recusal.done': 'Пакет повернуто на жеребкування без вас.',
-  'help.title': 'Клавіші',
-  'help.next': 'Наступна сторінка',
-  'help.prev': 'Попередня сторінка',
-  'help.search': 'Пошук у документі',
-  'help.decide': 'Ухвалити рішення',
-  'help.help': 'Ця довідка',
-  'help.close': 'Закрити',
-  'track.title': 'Стан вашої справи',
-  'track.lead': 'Введіть код відстеження з квитанції, наприклад ABCD-EFGH-JKMN-PQRS.',
-  'track.code': 'Код відстеження',
-  'track.submit': 'Перевірити',
-  'track.notFound': 'Справу з таким кодом не знайдено. Перевірте код на квитанції.',
-  'track.step.received': 'Документи прийнято',
-  'track.step.processing': 'Документи готуються',
-  'track.step.with_registrar': 'Справу розглядає реєстратор',
-  'track.step.decided': 'Рішення ухвалено',
-  'track.current': 'поточний етап',
-  'track.outcome.approved': 'Рішення: схвалено.',
-  'track.outcome.rejected': 'Рішення: відмовлено. Подробиці ви отримаєте в офісі.',
-  'track.caseFor': 'Справа {code}',
 } as const;
 
-export type MessageKey = keyof typeof uk;
+export type CommonKey = keyof typeof uk;
 
-const en: Record<MessageKey, string> = {
+const en: Record<CommonKey, string> = {
   'app.title': 'Administrative office',
   'app.skip': 'Skip to content',
   'lang.switch': 'Language',
   'lang.uk': 'Українська',
   'lang.en': 'English',
-  'home.lead': 'Choose where you are going.',
-  'home.desk': 'Registrar desk',
-  'home.deskHint': 'For back-office registrars: the packets drawn for you.',
-  'home.track': 'Your case',
-  'home.trackHint': 'For citizens: enter the tracking code from your receipt.',
   'signin.title': 'Sign in',
   'signin.token': 'Access key',
   'signin.tokenHint': 'The key the administrator issued to you. The browser does not keep it.',
@@ -134,94 +42,25 @@ const en: Record<MessageKey, string> = {
   'error.generic': 'Something went wrong. Please try again.',
   'error.rateLimited': 'Too many attempts. Please wait a minute.',
   'error.unavailable': 'The service is unavailable for a moment. Please try again shortly.',
-  'desk.title': 'Registrar desk',
-  'desk.status': 'Your status',
-  'desk.status.free': 'Free: waiting for a packet',
-  'desk.status.away': 'Away',
-  'desk.status.busy': 'Working on a packet',
-  'desk.goFree': 'I am free',
-  'desk.goAway': 'I am away',
-  'desk.awayAfter': 'Go away after this packet',
-  'desk.awayAfterSet': 'You will be away once this packet is done.',
-  'desk.waiting': 'Waiting for a packet. As soon as the draw gives you one, it opens here.',
-  'desk.awayNote': 'You are away: no packets are drawn for you.',
-  'desk.packet': 'Packet',
-  'desk.ticket': 'Ticket',
-  'desk.service': 'Service',
-  'desk.submitted': 'Submitted',
-  'desk.assigned': 'Assigned to you',
-  'desk.pageCount': 'Pages',
-  'desk.pages': 'Pages',
-  'desk.pageN': 'Page {n}',
-  'desk.pageOf': 'Page {n} of {total}',
-  'desk.prev': 'Previous page',
-  'desk.next': 'Next page',
-  'desk.zoomIn': 'Zoom in',
-  'desk.zoomOut': 'Zoom out',
-  'desk.zoomFit': 'Fit width',
-  'desk.rotate': 'Rotate',
-  'desk.search': 'Search the document',
-  'desk.searchButton': 'Find',
-  'desk.searchHits': 'Found: {count} (pages {pages})',
-  'desk.searchNone': 'Nothing found',
-  'desk.document': 'Document',
-  'desk.ocr': 'Recognised text of page {n}',
-  'desk.confidence': 'Recognition confidence: {value}',
-  'desk.warning.blank': 'Blank page',
-  'desk.warning.low_confidence': 'Low recognition confidence',
-  'desk.warning.strong_skew': 'Scanned strongly skewed',
-  'desk.signature': 'Signature',
-  'desk.signature.valid': 'Signature valid: {signer}, {time}. The whole file is signed.',
-  'desk.signature.mismatch': 'The file differs from the one recorded for the packet.',
-  'desk.signature.invalid': 'Signature not valid: {reason}',
-  'desk.signature.checking': 'Checking the signature…',
-  'desk.decide': 'Decide',
-  'desk.recuse': 'Recuse',
-  'desk.shortcuts': 'Keys',
-  'decision.title': 'Decision on the packet',
-  'decision.approve': 'Approve',
-  'decision.reject': 'Reject',
-  'decision.note': 'Note',
-  'decision.noteRequired': 'A rejection needs a reason.',
-  'decision.next': 'Next',
-  'decision.back': 'Back',
-  'decision.cancel': 'Cancel',
-  'decision.confirmTitle': 'Confirm the decision',
-  'decision.confirmApprove': 'You approve the packet of ticket {ticket}. The decision is final.',
-  'decision.confirmReject': 'You reject the packet of ticket {ticket}. The decision is final.',
-  'decision.confirm': 'Confirm the decision',
-  'decision.done': 'Decision recorded.',
-  'recusal.title': 'Recusal',
-  'recusal.reason': 'Reason for recusal',
-  'recusal.reasonHint': 'At least 3 characters. Only the administrator sees it.',
-  'recusal.confirm': 'Give the packet back',
-  'recusal.done': 'The packet goes back to the draw without you.',
-  'help.title': 'Keys',
-  'help.next': 'Next page',
-  'help.prev': 'Previous page',
-  'help.search': 'Search the document',
-  'help.decide': 'Decide',
-  'help.help': 'This help',
-  'help.close': 'Close',
-  'track.title': 'Your case',
-  'track.lead': 'Enter the tracking code from your receipt, for example ABCD-EFGH-JKMN-PQRS.',
-  'track.code': 'Tracking code',
-  'track.submit': 'Check',
-  'track.notFound': 'No case has this code. Check the code on your receipt.',
-  'track.step.received': 'Documents received',
-  'track.step.processing': 'Documents being prepared',
-  'track.step.with_registrar': 'With a registrar',
-  'track.step.decided': 'Decided',
-  'track.current': 'current stage',
-  'track.outcome.approved': 'Decision: approved.',
-  'track.outcome.rejected': 'Decision: rejected. You will get the details at the office.',
-  'track.caseFor': 'Case {code}',
 };
 
-const MESSAGES: Record<Lang, Record<MessageKey, string>> = { uk, en };
+const COMMON: Messages<CommonKey> = { uk, en };
 const STORAGE_KEY = 'scan-office-lang';
 
-export type Translate = (key: MessageKey, params?: Record<string, string | number>) => string;
+/** A page's own messages in both languages; every key in both. */
+export type Messages<K extends string> = Record<Lang, Record<K, string>>;
+
+/** Builds a page's dictionaries: English must have exactly the Ukrainian keys. */
+export const defineMessages = <K extends string>(uk: Record<K, string>, en: Record<NoInfer<K>, string>) => ({
+  uk,
+  en,
+});
+
+/** Looks up a common or a page message (`K`: the page's keys) and fills in its {parameters}. */
+export type Translate<K extends string = never> = (
+  key: CommonKey | K,
+  params?: Record<string, string | number>,
+) => string;
 
 function stored(): Lang {
   const saved = globalThis.localStorage?.getItem(STORAGE_KEY);
@@ -229,16 +68,22 @@ function stored(): Lang {
 }
 
 export const translator =
-  (lang: Lang): Translate =>
+  <K extends string>(lang: Lang, page: Messages<K>): Translate<K> =>
   (key, params = {}) =>
-    MESSAGES[lang][key].replace(/\{(\w+)\}/g, (whole, name: string) => String(params[name] ?? whole));
+    (
+      (page[lang] as Record<string, string>)[key] ??
+      (COMMON[lang] as Record<string, string>)[key] ??
+      key
+    ).replace(/\{(\w+)\}/g, (whole, name: string) => String(params[name] ?? whole));
 
 /** Dates as people here read them: uk-UA, whichever language the page is in. */
 export const formatDate = (iso: string) =>
   new Intl.DateTimeFormat('uk-UA', { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));
 
 /** The page's language, remembered across visits; the document's lang attribute follows it. */
-export function useLang(): { lang: Lang; setLang: (lang: Lang) => void; t: Translate } {
+export function useLang<K extends string>(
+  page: Messages<K>,
+): { lang: Lang; setLang: (lang: Lang) => void; t: Translate<K> } {
   const [lang, setLangState] = useState<Lang>(stored);
   useEffect(() => {
     document.documentElement.lang = lang;
@@ -247,5 +92,5 @@ export function useLang(): { lang: Lang; setLang: (lang: Lang) => void; t: Trans
     globalThis.localStorage?.setItem(STORAGE_KEY, next);
     setLangState(next);
   };
-  return { lang, setLang, t: translator(lang) };
+  return { lang, setLang, t: translator(lang, page) };
 }

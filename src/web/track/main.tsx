@@ -1,8 +1,9 @@
 import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../shared/api';
-import { type MessageKey, useLang } from '../shared/i18n';
+import { useLang } from '../shared/i18n';
 import { Shell } from '../shared/layout';
+import { type TrackKey, trackMessages } from './messages';
 import '../shared/styles.css';
 
 const STEPS = ['received', 'processing', 'with_registrar', 'decided'] as const;
@@ -13,7 +14,7 @@ type Found = { code: string; status: Status; outcome?: 'approved' | 'rejected' }
 const codeInPath = () => decodeURIComponent(location.pathname.replace(/^\/track\/?/, '')).trim();
 
 function Track() {
-  const { lang, setLang, t } = useLang();
+  const { lang, setLang, t } = useLang(trackMessages);
   const [code, setCode] = useState(codeInPath);
   const [found, setFound] = useState<Found | undefined>();
   const [problem, setProblem] = useState('');
@@ -96,7 +97,7 @@ function Track() {
                   class={index < current ? 'done' : undefined}
                   aria-current={index === current ? 'step' : undefined}
                 >
-                  {t(`track.step.${step}` as MessageKey)}
+                  {t(`track.step.${step}` as TrackKey)}
                   {index === current && <span class="visually-hidden"> ({t('track.current')})</span>}
                 </li>
               ))}

@@ -1,0 +1,57 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
+import type { TesseractPool } from '../../src/ocr/tesseract-pool.js';
+import { startDispatcherRole } from '../../src/roles/dispatcher.js';
+import { launchBrowser, type Watched, watchedContext } from './browser.js';
+import { startTestPool, startTestWorkers } from './ocr-pool.js';
+import { startTestStack, type TestStack } from './stack.js';
+
+export type WebStack = {
+  stack: TestStack;
+  browser: Browser;
+  /** Where the service listens: http://127.0.0.1:<port>. */
+  base: string;
+  /** Every browser context opened, with what it recorded that must never happen. */
+  watched: Watched[];
+  /** A new watched context with one page at `path`. */
+  open: (path: string, viewport?: { width: number; height: number }) => Promise<Watched & { page: Page }>;
+};
+
+/**
+ * A whole service for the browser tests of one file: real Redis, S3 server, tesseract.js workers and the dispatcher
+ * (sweeping every second), listening on 127.0.0.1, and Debian's Chromium.
+ */
+export function useWebStack(label: string): WebStack {
+  const web = { watched: [] as Watched[] } as WebStack;
+  let pool: TesseractPool | undefined;
+  beforeAll(async () => {
+    web.stack = await startTestStack(label, { DISPATCH_SWEEP_SECONDS: '1' });
+    pool = await startTestPool();
+    await startTestWorkers(web.stack.infra, pool);
+    await startDispatcherRole(web.stack.infra);
+    await web.stack.app.listen({ host: '127.0.0.1', port: 0 });
+    const address = web.stack.app.server.address();
+    web.base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    web.browser = await launchBrowser();
+  }, 120_000);
+  afterAll(async () => {
+    await web.browser?.close();
+    await web.stack?.close();
+    await pool?.close();
+  });
+  web.open = async (path, viewport) => {
+    const session = await watchedContext(web.browser, web.base, viewport);
+    web.watched.push(session);
+    const page = await session.context.newPage();
+    await page.goto(path);
+    return { ...session, page };
+  };
+  return web;
+}
+
+/** Signs in on any of our pages with an issued token, as a person does. */
+export async function signIn(page: Page, token: string): Promise<void> {
+  await page.getByLabel('Ключ доступу').fill(token);
+  await page.getByRole('button', { name: 'Увійти' }).click();
+  await page.getByRole('button', { name: 'Вийти' }).waitFor();
+}
