@@ -1,5 +1,5 @@
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { TesseractPool } from '../../src/ocr/tesseract-pool.js';
 import { startDispatcherRole } from '../../src/roles/dispatcher.js';
 import { launchBrowser, type Watched, watchedContext } from './browser.js';
@@ -54,4 +54,33 @@ export async function signIn(page: Page, token: string): Promise<void> {
   await page.getByLabel('Ключ доступу').fill(token);
   await page.getByRole('button', { name: 'Увійти' }).click();
   await page.getByRole('button', { name: 'Вийти' }).waitFor();
+}
+
+/** 200 % zoom on a 1280×720 screen leaves 640×360 CSS pixels. */
+export const ZOOM_200 = { width: 640, height: 360 };
+
+/** Presses Tab until the focused control is named `name`, and checks its focus ring shows. */
+export async function tabTo(page: Page, name: string | RegExp): Promise<void> {
+  for (let i = 0; i < 60; i++) {
+    await page.keyboard.press('Tab');
+    const label = String(
+      await page.evaluate(
+        `(e => e.getAttribute('aria-label') || e.labels?.[0]?.textContent || e.textContent || '')(document.activeElement)`,
+      ),
+    ).trim();
+    if (typeof name === 'string' ? label === name : name.test(label)) {
+      const outline = await page.evaluate('getComputedStyle(document.activeElement).outlineStyle');
+      expect(outline, `focus ring on ${label}`).not.toBe('none');
+      return;
+    }
+  }
+  throw new Error(`could not reach ${name} with Tab`);
+}
+
+/** The page does not scroll sideways: it reflows to the viewport (wide tables scroll in their own region). */
+export async function expectNoSidewaysScroll(page: Page): Promise<void> {
+  const overflow = await page.evaluate(
+    'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+  );
+  expect(overflow).toBeLessThanOrEqual(1);
 }

@@ -6,7 +6,7 @@ import { apiClient } from '../helpers/api-client.js';
 import { expectAccessible, screenshot, watchedContext } from '../helpers/browser.js';
 import { TEST_ADMIN_TOKEN } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
-import { signIn, useWebStack } from '../helpers/web-stack.js';
+import { expectNoSidewaysScroll, signIn, tabTo, useWebStack, ZOOM_200 } from '../helpers/web-stack.js';
 
 /**
  * The registrar desk and the citizen's page in a real Chromium against a real service (Redis, S3 server,
@@ -168,8 +168,7 @@ describe('the registrar desk and the citizen’s page', () => {
     const created = (
       await api.json('POST', '/v1/registrars', TEST_ADMIN_TOKEN, { name: 'Марко', services: ['keys'] })
     ).json() as { id: string; token: string };
-    // 200 % zoom on a 1280×720 screen leaves 640×360 CSS pixels.
-    const session = await watchedContext(web.browser, web.base, { width: 640, height: 360 });
+    const session = await watchedContext(web.browser, web.base, ZOOM_200);
     web.watched.push(session);
     const page = await session.context.newPage();
     await page.goto('/desk');
@@ -179,26 +178,11 @@ describe('the registrar desk and the citizen’s page', () => {
     expect(await page.evaluate('document.documentElement.lang')).toBe('en');
 
     // Keyboard only from here: Tab to a control, Enter or Space to use it; focus always visible.
-    const focusVisible = async () => {
-      const outline = await page.evaluate('getComputedStyle(document.activeElement).outlineStyle');
-      expect(outline).not.toBe('none');
-    };
-    const tabTo = async (name: string | RegExp) => {
-      for (let i = 0; i < 40; i++) {
-        await page.keyboard.press('Tab');
-        const label = await page.evaluate(
-          `(e => e.getAttribute('aria-label') || e.labels?.[0]?.textContent || e.textContent || '')(document.activeElement)`,
-        );
-        if (typeof name === 'string' ? String(label).trim() === name : name.test(String(label)))
-          return focusVisible();
-      }
-      throw new Error(`could not reach ${name} with Tab`);
-    };
-    await tabTo('Access key');
+    await tabTo(page, 'Access key');
     await page.keyboard.type(created.token);
     await page.keyboard.press('Enter');
     await page.getByText('Your status').first().waitFor();
-    await tabTo('I am free');
+    await tabTo(page, 'I am free');
     await page.keyboard.press('Enter');
     await page.getByText('Waiting for a packet.', { exact: false }).waitFor();
 
@@ -209,10 +193,7 @@ describe('the registrar desk and the citizen’s page', () => {
     expect((await api.submit(station.token, packet.id, 1)).statusCode).toBe(202);
     await page.getByRole('heading', { name: 'Packet', exact: true }).waitFor({ timeout: 60_000 });
     await page.getByText(/Signature valid/).waitFor();
-    const overflow = await page.evaluate(
-      'document.documentElement.scrollWidth - document.documentElement.clientWidth',
-    );
-    expect(overflow).toBeLessThanOrEqual(1);
+    await expectNoSidewaysScroll(page);
     await expectAccessible(page, 'desk in English at 200 % zoom');
     await screenshot(page, 'desk-zoom-200');
 
@@ -220,11 +201,11 @@ describe('the registrar desk and the citizen’s page', () => {
     await page.locator('main').focus();
     await page.keyboard.press('d');
     await page.getByRole('dialog', { name: 'Decision on the packet' }).waitFor();
-    await tabTo('Approve');
+    await tabTo(page, 'Approve');
     await page.keyboard.press('Space');
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Confirm the decision' }).waitFor();
-    await tabTo('Confirm the decision');
+    await tabTo(page, 'Confirm the decision');
     await page.keyboard.press('Enter');
     await page.getByText('Decision recorded.').waitFor();
     expect(await web.stack.infra.repositories.packets.get(packet.id)).toMatchObject({

@@ -10,7 +10,7 @@ import { readyPacket } from '../helpers/dispatch.js';
 import { unreadableJpeg } from '../helpers/images.js';
 import { TEST_ADMIN_TOKEN } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
-import { signIn, useWebStack } from '../helpers/web-stack.js';
+import { expectNoSidewaysScroll, signIn, tabTo, useWebStack, ZOOM_200 } from '../helpers/web-stack.js';
 
 /**
  * The front office and the administrator in a real Chromium against a real service (Redis, S3 server, tesseract.js,
@@ -307,4 +307,41 @@ describe('the station and the admin console', () => {
     expect(await page.getByRole('button', { name: /признач|assign/i }).count()).toBe(0);
     for (const session of web.watched) expect(session.problems).toEqual([]);
   }, 180_000);
+
+  it('the station and the console work at 200 % zoom on a 1280×720 screen, with the keyboard alone', async () => {
+    const station = await api.createStation('Вікно 5');
+    const desk = await web.open('/station', ZOOM_200);
+    const { page } = desk;
+    await tabTo(page, 'Ключ доступу');
+    await page.keyboard.type(station.token);
+    await page.keyboard.press('Enter');
+    await tabTo(page, 'Номер талона');
+    await page.keyboard.type('В-3');
+    await tabTo(page, 'Послуга');
+    await page.keyboard.press('ArrowDown');
+    await tabTo(page, 'Відкрити пакет');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Пакет за талоном В-3' }).waitFor();
+    await tabTo(page, 'Обрати файли');
+    await expectNoSidewaysScroll(page);
+    await expectAccessible(page, 'station at 200 % zoom');
+
+    const admin = await web.open('/admin', ZOOM_200);
+    await tabTo(admin.page, 'Ключ доступу');
+    await admin.page.keyboard.type(TEST_ADMIN_TOKEN);
+    await admin.page.keyboard.press('Enter');
+    for (const [link, heading] of [
+      ['Офіс зараз', 'Реєстрація землі'],
+      ['Станції і реєстратори', 'Реєстратори'],
+      ['Справедливість розподілу', 'Справедливість розподілу'],
+      ['Протокол', 'Протокол'],
+    ] as const) {
+      await tabTo(admin.page, link);
+      await admin.page.keyboard.press('Enter');
+      await admin.page.getByRole('heading', { name: heading }).first().waitFor();
+      await expectNoSidewaysScroll(admin.page);
+      await expectAccessible(admin.page, `console at 200 % zoom: ${link}`);
+    }
+    expect([...desk.problems, ...admin.problems]).toEqual([]);
+  }, 120_000);
 });

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../shared/api';
 import { formatDate, type Lang } from '../shared/i18n';
+import { TableScroll } from '../shared/table-scroll';
 import type { AdminTranslate } from './messages';
 
 type OfficeNow = NonNullable<Awaited<ReturnType<typeof fetchOffice>>>;
@@ -76,31 +77,33 @@ export function OfficeView({ t, lang }: { t: AdminTranslate; lang: Lang }) {
             {service.waiting.length === 0 ? (
               <p>{t('office.noWaiting')}</p>
             ) : (
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">{t('office.packet')}</th>
-                    <th scope="col">{t('office.waited')}</th>
-                    <th scope="col">{t('office.eligible')}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {service.waiting.map((packet) => (
-                    <tr key={packet.packetId} data-starved={packet.starved}>
-                      <td>
-                        <code>{packet.packetId}</code>
-                      </td>
-                      <td>{duration(packet.waitedSeconds, lang)}</td>
-                      <td>
-                        {packet.eligible}
-                        {packet.starved && (
-                          <strong class="warning"> · {t('office.starved', { min: office.minPool })}</strong>
-                        )}
-                      </td>
+              <TableScroll label={t('office.waiting')}>
+                <table>
+                  <thead>
+                    <tr>
+                      <th scope="col">{t('office.packet')}</th>
+                      <th scope="col">{t('office.waited')}</th>
+                      <th scope="col">{t('office.eligible')}</th>
                     </tr>
-                  ))}
-                </tbody>
-              </table>
+                  </thead>
+                  <tbody>
+                    {service.waiting.map((packet) => (
+                      <tr key={packet.packetId} data-starved={packet.starved}>
+                        <td>
+                          <code>{packet.packetId}</code>
+                        </td>
+                        <td>{duration(packet.waitedSeconds, lang)}</td>
+                        <td>
+                          {packet.eligible}
+                          {packet.starved && (
+                            <strong class="warning"> · {t('office.starved', { min: office.minPool })}</strong>
+                          )}
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </TableScroll>
             )}
           </section>
         ))}

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../shared/api';
 import type { Lang } from '../shared/i18n';
+import { TableScroll } from '../shared/table-scroll';
 import type { Directory } from './directory';
 import type { AdminTranslate } from './messages';
 
@@ -180,48 +181,50 @@ export function PeopleView({ t, lang, directory }: { t: AdminTranslate; lang: La
         {registrars.length === 0 ? (
           <p>{t('people.noRegistrars')}</p>
         ) : (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">{t('people.name')}</th>
-                <th scope="col">{t('admin.services')}</th>
-                <th scope="col">{t('people.status')}</th>
-                <th scope="col">{t('people.actions')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {registrars.map((registrar) => (
-                <tr key={registrar.id}>
-                  <th scope="row">{registrar.name}</th>
-                  <td>{registrar.services.map(directory.serviceName).join(', ')}</td>
-                  <td>
-                    <span class="badge" data-status={registrar.status}>
-                      {t(`status.${registrar.status as 'free' | 'busy' | 'away'}`)}
-                    </span>
-                  </td>
-                  <td class="row-actions">
-                    {registrar.status !== 'away' && (
+          <TableScroll label={t('people.registrars')}>
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">{t('people.name')}</th>
+                  <th scope="col">{t('admin.services')}</th>
+                  <th scope="col">{t('people.status')}</th>
+                  <th scope="col">{t('people.actions')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {registrars.map((registrar) => (
+                  <tr key={registrar.id}>
+                    <th scope="row">{registrar.name}</th>
+                    <td>{registrar.services.map(directory.serviceName).join(', ')}</td>
+                    <td>
+                      <span class="badge" data-status={registrar.status}>
+                        {t(`status.${registrar.status as 'free' | 'busy' | 'away'}`)}
+                      </span>
+                    </td>
+                    <td class="row-actions">
+                      {registrar.status !== 'away' && (
+                        <button
+                          type="button"
+                          aria-label={t('people.setAwayLabel', { name: registrar.name })}
+                          onClick={() => setAway(registrar.id)}
+                        >
+                          {t('people.setAway')}
+                        </button>
+                      )}
                       <button
                         type="button"
-                        aria-label={t('people.setAwayLabel', { name: registrar.name })}
-                        onClick={() => setAway(registrar.id)}
+                        class="danger"
+                        aria-label={t('people.removeLabel', { name: registrar.name })}
+                        onClick={() => removeRegistrar(registrar.id, registrar.name)}
                       >
-                        {t('people.setAway')}
+                        {t('people.remove')}
                       </button>
-                    )}
-                    <button
-                      type="button"
-                      class="danger"
-                      aria-label={t('people.removeLabel', { name: registrar.name })}
-                      onClick={() => removeRegistrar(registrar.id, registrar.name)}
-                    >
-                      {t('people.remove')}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </TableScroll>
         )}
       </section>
     </>

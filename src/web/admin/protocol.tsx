@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../shared/api';
 import { formatDate } from '../shared/i18n';
+import { TableScroll } from '../shared/table-scroll';
 import type { Directory } from './directory';
 import type { AdminKey, AdminTranslate } from './messages';
 
@@ -59,37 +60,39 @@ export function ProtocolView({ t, directory }: { t: AdminTranslate; directory: D
         <p>{t('protocol.empty')}</p>
       ) : (
         <>
-          <table class="protocol">
-            <caption>{t('protocol.page', { from: after + 1, to: Math.min(total, after + PAGE) })}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t('protocol.seq')}</th>
-                <th scope="col">{t('protocol.at')}</th>
-                <th scope="col">{t('protocol.type')}</th>
-                <th scope="col">{t('protocol.packet')}</th>
-                <th scope="col">{t('protocol.registrar')}</th>
-                <th scope="col">{t('protocol.detail')}</th>
-                <th scope="col">{t('protocol.hash')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {entries.map((entry) => (
-                <tr key={entry.seq}>
-                  <th scope="row">{entry.seq}</th>
-                  <td>{formatDate(entry.at)}</td>
-                  <td>{t(`protocol.type.${entry.type}` as AdminKey)}</td>
-                  <td>
-                    <code>{entry.packetId}</code>
-                  </td>
-                  <td>{who(entry)}</td>
-                  <td>{detail(entry)}</td>
-                  <td>
-                    <code title={entry.hash}>{entry.hash.slice(0, 12)}…</code>
-                  </td>
+          <TableScroll label={t('admin.protocol')}>
+            <table class="protocol">
+              <caption>{t('protocol.page', { from: after + 1, to: Math.min(total, after + PAGE) })}</caption>
+              <thead>
+                <tr>
+                  <th scope="col">{t('protocol.seq')}</th>
+                  <th scope="col">{t('protocol.at')}</th>
+                  <th scope="col">{t('protocol.type')}</th>
+                  <th scope="col">{t('protocol.packet')}</th>
+                  <th scope="col">{t('protocol.registrar')}</th>
+                  <th scope="col">{t('protocol.detail')}</th>
+                  <th scope="col">{t('protocol.hash')}</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {entries.map((entry) => (
+                  <tr key={entry.seq}>
+                    <th scope="row">{entry.seq}</th>
+                    <td>{formatDate(entry.at)}</td>
+                    <td>{t(`protocol.type.${entry.type}` as AdminKey)}</td>
+                    <td>
+                      <code>{entry.packetId}</code>
+                    </td>
+                    <td>{who(entry)}</td>
+                    <td>{detail(entry)}</td>
+                    <td>
+                      <code title={entry.hash}>{entry.hash.slice(0, 12)}…</code>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </TableScroll>
           <div class="pager">
             <button type="button" disabled={after === 0} onClick={() => setAfter(Math.max(0, after - PAGE))}>
               {t('protocol.older')}
