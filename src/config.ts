@@ -45,6 +45,7 @@ const envSchema = z.object({
 
   MAX_PAGE_BYTES: positiveInt.default(25 * 1024 * 1024),
   MAX_PAGE_PIXELS: positiveInt.default(60_000_000),
+  MAX_DOCUMENT_BYTES: positiveInt.default(200 * 1024 * 1024),
   MAX_PAGES_PER_PACKET: z.coerce.number().int().min(1).max(500).default(500),
   MAX_PAGE_DECODED_BYTES: positiveInt.default(256 * 1024 * 1024),
   MIN_PAGE_SIDE_PX: positiveInt.default(200),
@@ -134,6 +135,8 @@ export type Config = {
      */
     page: PageLimits;
     maxPagesPerPacket: number;
+    /** MAX_DOCUMENT_BYTES: the largest scanner document (PDF or TIFF) one request may carry. */
+    maxDocumentBytes: number;
   };
   ocr: {
     concurrency: number;
@@ -235,6 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         maxAspect: e.MAX_PAGE_ASPECT,
       },
       maxPagesPerPacket: e.MAX_PAGES_PER_PACKET,
+      maxDocumentBytes: e.MAX_DOCUMENT_BYTES,
     },
     ocr: {
       // OCR is CPU-bound: one tesseract worker per core saturates the machine without oversubscribing it.

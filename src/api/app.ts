@@ -15,6 +15,7 @@ import { answerRouterError, installErrorHandler } from './error-handler.js';
 import { anonymousLimiter, registerProtection } from './protection.js';
 import { adminRoutes } from './routes/admin.js';
 import { catalogueRoutes } from './routes/catalogue.js';
+import { documentRoutes } from './routes/documents.js';
 import { opsRoutes } from './routes/ops.js';
 import { packetRoutes } from './routes/packets.js';
 import { publicRoutes } from './routes/public.js';
@@ -85,6 +86,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(opsRoutes(deps));
   await app.register(publicRoutes(deps, countAnonymous));
   await app.register(packetRoutes(deps, auth));
+  await app.register(documentRoutes(deps, auth));
   await app.register(adminRoutes(deps, auth));
   await app.register(catalogueRoutes(deps, auth));
   await app.register(registrarRoutes(deps, auth));

@@ -36,6 +36,10 @@ export function httpErrorOf(failure: Failure): AppError {
     }
     case 'image_rejected':
       return new AppError(failure.rejection.status, failure.rejection.code, failure.rejection.message);
+    case 'document_rejected': {
+      const { status, code, message, page } = failure.rejection;
+      return new AppError(status, code, message, page === undefined ? {} : { page });
+    }
     case 'not_assigned':
       return new AppError(
         409,
@@ -69,6 +73,13 @@ export function httpErrorOf(failure: Failure): AppError {
         {
           status: failure.status,
         },
+      );
+    case 'bad_position':
+      return new AppError(
+        409,
+        'bad_position',
+        `Cannot insert at page ${failure.at}: the packet's pages end at ${failure.highest}`,
+        { highest: failure.highest },
       );
     case 'registrar_removed':
       return new AppError(403, 'forbidden', 'This registrar was removed');

@@ -85,6 +85,7 @@ export const pageProcessingView = z.object({
   width: z.number(),
   height: z.number(),
   imageTurnDeg: z.number().optional(),
+  imageFormat: z.enum(['jpeg', 'png']).optional(),
   ms: z.record(z.string(), z.number()),
   processedSha256: z.string(),
   processedBytes: z.number(),
@@ -101,6 +102,8 @@ export const pageView = z.object({
   height: z.number(),
   storedAt: z.string(),
   failure: z.string().optional(),
+  /** The scanner document the page came in: its SHA-256 and the page's place in it. */
+  source: z.object({ document: z.string(), index: z.number() }).optional(),
   processing: pageProcessingView.optional(),
   /** What a person should look at twice (processed pages only). */
   warnings: z.array(z.enum(PAGE_WARNINGS)),

@@ -34,6 +34,8 @@ export const JOBS = {
       originalKey: z.string().min(1),
       run,
       retryUntil,
+      /** The resolution the page's document gives it, when it came in a scanner's PDF or TIFF. */
+      dpi: z.number().int().min(50).max(2400).optional(),
     }),
     jobId: (payload: { packetId: string; n: number; run: number }) =>
       `page-${payload.packetId}-${payload.n}-r${payload.run}`,

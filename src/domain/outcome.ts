@@ -14,6 +14,24 @@ export type ImageRejection = {
   message: string;
 };
 
+/** Why a multi-page document cannot become pages; `page` names the first page that failed, when one did. */
+export type DocumentRejection = {
+  status: 400 | 413 | 415 | 422;
+  code:
+    | 'empty_body'
+    | 'media_type_mismatch'
+    | 'payload_too_large'
+    | 'corrupt_document'
+    | 'encrypted_document'
+    | 'active_content'
+    | 'too_many_pages'
+    | 'page_too_large'
+    | 'implausible_page'
+    | 'decoded_too_large';
+  message: string;
+  page?: number;
+};
+
 /** What a service refuses, and why, in terms of the office: the API alone turns these into HTTP answers. */
 export type Failure =
   | {
@@ -24,10 +42,12 @@ export type Failure =
   | { code: 'service_exists'; slug: string }
   | { code: 'pages_changed'; pages: Array<{ n: number; sha256: string }> }
   | { code: 'not_submitted'; status: PacketStatus }
+  | { code: 'bad_position'; at: number; highest: number }
   | { code: 'packet_not_open'; status: PacketStatus; action: 'change_pages' | 'submit' }
   | { code: 'rescan_only'; pages: number[] }
   | { code: 'pages_missing'; pages: number; missing: number[]; extra: number[] }
   | { code: 'image_rejected'; rejection: ImageRejection }
+  | { code: 'document_rejected'; rejection: DocumentRejection }
   | { code: 'not_assigned'; status: string; action: 'decide' | 'recuse' }
   | { code: 'registrar_removed' }
   | { code: 'not_retryable'; status: PacketStatus }

@@ -46,6 +46,10 @@ export type Page = {
   queuedAt: string;
   /** When the current run was queued. */
   runAt: string;
+  /** The resolution the page's document gives it (a page taken from a scanner's PDF or TIFF). */
+  dpi?: number;
+  /** Where the page came from when it arrived inside a document: the document's SHA-256 and its page there. */
+  source?: { document: string; index: number };
   /** Why processing failed, in words the station can act on. */
   failure?: string;
   /** Filled in by the page pipeline (#3). */
@@ -71,6 +75,8 @@ export type PageAnalysis = {
    * processed before scans were stored unturned: their images are upright already.
    */
   imageTurnDeg?: number;
+  /** How the stored scan is encoded: JPEG, or a lossless 1-bit PNG for black-and-white scans (absent: JPEG). */
+  imageFormat?: 'jpeg' | 'png';
 };
 
 export type PageProcessing = PageAnalysis & {

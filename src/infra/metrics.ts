@@ -19,6 +19,12 @@ export function createMetrics() {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
+    documentsUploaded: new Counter({
+      name: 'documents_uploaded_total',
+      help: 'Scanner documents (multi-page PDF or TIFF) by outcome (added, unchanged, rejected)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
     pagesProcessed: new Counter({
       name: 'pages_processed_total',
       help: 'Pages through the pipeline by outcome (done, failed)',

@@ -2,12 +2,13 @@ import { createRequire } from 'node:module';
 import fontkit from '@pdf-lib/fontkit';
 import {
   beginText,
+  drawImage,
   endText,
   PDFDocument,
   type PDFFont,
-  type PDFImage,
   type PDFName,
   type PDFPage,
+  type PDFRef,
   radians,
   setCharacterSqueeze,
   setFontAndSize,
@@ -16,6 +17,7 @@ import {
   showText,
   TextRenderingMode,
 } from 'pdf-lib';
+import sharp from 'sharp';
 import type { OcrLine } from './ocr.js';
 import { addSignaturePlaceholder, type SignatureInfo } from './pades.js';
 
@@ -23,8 +25,9 @@ import { addSignaturePlaceholder, type SignatureInfo } from './pades.js';
 export const PDF_FONT_FILE = createRequire(import.meta.url).resolve('dejavu-fonts-ttf/ttf/DejaVuSans.ttf');
 
 export type PdfPageInput = {
-  /** The scan as JPEG: embedded as is, never re-encoded. */
-  jpeg: Buffer;
+  /** The scan: a JPEG embedded as is, never re-encoded; a (bilevel) PNG embedded as 1-bit Flate, losslessly. */
+  image: Buffer;
+  format: 'jpeg' | 'png';
   dpi: number;
   /** The page in pixels at `dpi`, once upright and straight. */
   width: number;
@@ -97,11 +100,14 @@ function drawTextLayer(
   }
 }
 
+/** An image XObject of the document, by reference, with its size in pixels. */
+type PageImage = { ref: PDFRef; width: number; height: number };
+
 /**
  * Draws the scan turned clockwise by `turnDeg` about its centre, centred on the page; the page box crops what the
  * turn moves outside it, as a deskewed scan keeps its paper format. The viewer resamples once, at display size.
  */
-function drawTurned(page: PDFPage, image: PDFImage, scale: number, turnDeg: number): void {
+function drawTurned(page: PDFPage, image: PageImage, scale: number, turnDeg: number): void {
   const width = image.width * scale;
   const height = image.height * scale;
   // PDF angles run anticlockwise, with y up.
@@ -111,13 +117,17 @@ function drawTurned(page: PDFPage, image: PDFImage, scale: number, turnDeg: numb
     x: (width / 2) * Math.cos(angle) - (height / 2) * Math.sin(angle),
     y: (width / 2) * Math.sin(angle) + (height / 2) * Math.cos(angle),
   };
-  page.drawImage(image, {
-    x: page.getWidth() / 2 - centre.x,
-    y: page.getHeight() / 2 - centre.y,
-    width,
-    height,
-    rotate: radians(angle),
-  });
+  page.pushOperators(
+    ...drawImage(page.node.newXObject('Image', image.ref), {
+      x: page.getWidth() / 2 - centre.x,
+      y: page.getHeight() / 2 - centre.y,
+      width,
+      height,
+      rotate: radians(angle),
+      xSkew: radians(0),
+      ySkew: radians(0),
+    }),
+  );
 }
 
 /**
@@ -128,6 +138,30 @@ function drawTurned(page: PDFPage, image: PDFImage, scale: number, turnDeg: numb
  */
 const withOwnBuffer = (bytes: Uint8Array): Uint8Array =>
   bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
+
+/**
+ * A bilevel page as a 1-bit DeviceGray image, Flate-compressed: exactly its pixels, in an eighth of the bytes an
+ * 8-bit image would take (pdf-lib's own PNG embedder widens every image to 8-bit RGB).
+ */
+async function embedBilevel(pdf: PDFDocument, png: Buffer): Promise<PageImage> {
+  const { data, info } = await sharp(png).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
+  const { width, height } = info;
+  const rowBytes = Math.ceil(width / 8);
+  const packed = new Uint8Array(rowBytes * height);
+  // In DeviceGray with one bit per sample, 1 is white.
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++)
+      if (data[y * width + x]! >= 128) packed[y * rowBytes + (x >> 3)]! |= 0x80 >> (x & 7);
+  const stream = pdf.context.flateStream(packed, {
+    Type: 'XObject',
+    Subtype: 'Image',
+    Width: width,
+    Height: height,
+    ColorSpace: 'DeviceGray',
+    BitsPerComponent: 1,
+  });
+  return { ref: pdf.context.register(stream), width, height };
+}
 
 /** Builds the unsigned packet PDF: one page per scan, sized from its DPI, image plus invisible text, manifest. */
 export async function buildPacketPdf(input: PacketPdfInput): Promise<Uint8Array> {
@@ -145,7 +179,11 @@ export async function buildPacketPdf(input: PacketPdfInput): Promise<Uint8Array>
   for (const source of input.pages) {
     const scale = POINTS_PER_INCH / source.dpi;
     const page = pdf.addPage([source.width * scale, source.height * scale]);
-    drawTurned(page, await pdf.embedJpg(withOwnBuffer(source.jpeg)), scale, source.turnDeg);
+    const image =
+      source.format === 'png'
+        ? await embedBilevel(pdf, source.image)
+        : await pdf.embedJpg(withOwnBuffer(source.image));
+    drawTurned(page, image, scale, source.turnDeg);
     const fontKey = page.node.newFontDictionary(font.name, font.ref);
     drawTextLayer(page, font, fontKey, source.lines, scale);
   }

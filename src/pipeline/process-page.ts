@@ -10,8 +10,10 @@ import {
   scaleOcrResult,
 } from './ocr.js';
 import {
+  encodeBilevelPng,
   encodeJpeg,
   encodePgm,
+  isBilevel,
   normalizedDegrees,
   type RawImage,
   rotatePage,
@@ -30,7 +32,11 @@ export type StageTimings = {
   encode: number;
 };
 
-export type PageSummary = PageAnalysis & { imageTurnDeg: number; ms: StageTimings };
+export type PageSummary = PageAnalysis & {
+  imageTurnDeg: number;
+  imageFormat: 'jpeg' | 'png';
+  ms: StageTimings;
+};
 
 export type ProcessedPage = {
   /**
@@ -45,7 +51,11 @@ export type ProcessedPage = {
 };
 
 export type PageEngines = { ocr: OcrEngine; orientation: OrientationDetector };
-export type ProcessOptions = { limits: PageLimits; jpegQuality: number };
+export type ProcessOptions = {
+  limits: PageLimits;
+  jpegQuality: number /** From the page's document. */;
+  dpi?: number;
+};
 
 /**
  * tesseract's LSTM reads each text line scaled to a fixed height, so a 300 dpi page spends time on detail the
@@ -98,7 +108,7 @@ export async function processPage(
   options: ProcessOptions,
 ): Promise<ProcessedPage> {
   const ms: StageTimings = { normalize: 0, deskew: 0, orientation: 0, rotate: 0, ocr: 0, encode: 0 };
-  const page = await timed(ms, 'normalize', () => normalizePage(original, options.limits));
+  const page = await timed(ms, 'normalize', () => normalizePage(original, options.limits, options.dpi));
   const layout = await timed(ms, 'deskew', () => analyzeLayout(page.grey));
 
   const straighten = layout.quarterTurn - layout.skewDeg;
@@ -128,8 +138,13 @@ export async function processPage(
       if (turnedOcr.confidence > ocr.confidence) [ocr, flip] = [turnedOcr, 180 - flip];
     }
   }
+  // A black-and-white scan (CCITT, JBIG2, 1-bit PNG or TIFF) stays lossless: 1-bit PNG, a fraction of a JPEG's
+  // bytes, and exactly the scanner's pixels.
+  const imageFormat = !page.colour && isBilevel(page.grey) ? 'png' : 'jpeg';
   const image = await timed(ms, 'encode', () =>
-    encodeJpeg(page.colour ?? page.grey, page.dpi, options.jpegQuality),
+    imageFormat === 'png'
+      ? encodeBilevelPng(page.grey, page.dpi)
+      : encodeJpeg(page.colour ?? page.grey, page.dpi, options.jpegQuality),
   );
 
   return {
@@ -146,6 +161,7 @@ export async function processPage(
       height: upright.height,
       // Rounded like skewDeg: the sum carries floating-point dust (350.59000000000003).
       imageTurnDeg: Math.round(normalizedDegrees(straighten + flip) * 1000) / 1000,
+      imageFormat,
       ms,
     },
   };

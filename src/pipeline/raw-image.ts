@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 
 /** Decoded pixels, kept raw between stages so each page is decoded once. */
@@ -83,4 +84,42 @@ export function setJfifDensity(jpeg: Buffer, dpi: number): Buffer {
   const hasJfif = jpeg[2] === 0xff && jpeg[3] === 0xe0 && jpeg.toString('latin1', 6, 11) === 'JFIF\0';
   const rest = hasJfif ? jpeg.subarray(4 + jpeg.readUInt16BE(4)) : jpeg.subarray(2);
   return Buffer.concat([jpeg.subarray(0, 2), app0, rest]);
+}
+
+/**
+ * Writes the resolution into a PNG as a pHYs chunk right after IHDR (replacing one the encoder wrote). sharp's
+ * withMetadata() would also attach an sRGB profile and turn a greyscale PNG into a colour one.
+ */
+export function setPngDensity(png: Buffer, dpi: number): Buffer {
+  const pixelsPerMetre = Math.round(dpi / 0.0254);
+  const body = Buffer.alloc(13);
+  body.write('pHYs', 0, 'latin1');
+  body.writeUInt32BE(pixelsPerMetre, 4);
+  body.writeUInt32BE(pixelsPerMetre, 8);
+  body[12] = 1; // unit: the metre
+  const chunk = Buffer.alloc(21);
+  chunk.writeUInt32BE(9, 0);
+  body.copy(chunk, 4);
+  chunk.writeUInt32BE(crc32(body), 17);
+  const afterHeader = 8 + 8 + 13 + 4; // signature, IHDR length and type, IHDR data, CRC
+  const chunks: Buffer[] = [png.subarray(0, afterHeader), chunk];
+  for (let at = afterHeader; at < png.length; ) {
+    const length = png.readUInt32BE(at);
+    const end = at + 12 + length;
+    if (png.toString('latin1', at + 4, at + 8) !== 'pHYs') chunks.push(png.subarray(at, end));
+    at = end;
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Whether every pixel of a greyscale image is pure black or pure white: a bilevel scan. */
+export const isBilevel = (image: RawImage) =>
+  image.channels === 1 && image.data.every((value) => value === 0 || value === 255);
+
+/** A bilevel page as a 1-bit PNG carrying `dpi`: lossless, and far smaller than a JPEG of it. */
+export async function encodeBilevelPng(image: RawImage, dpi: number): Promise<Buffer> {
+  const png = await sharpOf(image)
+    .png({ palette: true, colours: 2, dither: 0, compressionLevel: 9 })
+    .toBuffer();
+  return setPngDensity(png, dpi);
 }

@@ -35,6 +35,25 @@ export type SubmitResult =
   | { outcome: 'incomplete'; missing: number[]; extra: number[] }
   | { outcome: 'not_open'; status: PacketStatus; pageCount?: number };
 
+/** A scanner's document as received for a packet, and the numbers its pages got. */
+export type PacketDocument = {
+  sha256: string;
+  bytes: number;
+  kind: 'pdf' | 'tiff';
+  key: string;
+  receivedAt: string;
+  pages: Array<{ n: number; sha256: string; bytes: number }>;
+};
+
+export type AddDocumentResult =
+  | { outcome: 'added'; document: PacketDocument; queue: Page[] }
+  | { outcome: 'same'; document: PacketDocument }
+  | { outcome: 'missing' }
+  | { outcome: 'not_open'; status: PacketStatus }
+  | { outcome: 'rescan_only'; pages: number[] }
+  | { outcome: 'too_many'; pages: number }
+  | { outcome: 'bad_position'; highest: number };
+
 export type ReorderResult =
   | { outcome: 'reordered'; queue: Page[] }
   | { outcome: 'same' }
@@ -320,6 +339,69 @@ export class PacketRepository {
       default:
         return { outcome: 'reordered', queue: (detail as string[]).map((page) => JSON.parse(page) as Page) };
     }
+  }
+
+  /**
+   * Adds a document's pages (records without numbers) after the highest page, or from `at` on, in one step. Returns
+   * the pages to queue, or the document as first recorded when it was added before.
+   */
+  async addDocument(
+    packetId: string,
+    document: Omit<PacketDocument, 'pages'>,
+    pages: Array<Omit<Page, 'n' | 'run'>>,
+    at: number | undefined,
+    maxPages: number,
+  ): Promise<AddDocumentResult> {
+    const [outcome, detail, queued] = await runScript<'addDocument', ScriptReply>(
+      this.redis,
+      'addDocument',
+      {
+        packet: this.keys.packet(packetId),
+        pages: this.keys.packetPages(packetId),
+        runs: this.keys.pageRuns(packetId),
+        documents: this.keys.packetDocuments(packetId),
+      },
+      {
+        sha256: document.sha256,
+        document: JSON.stringify(document),
+        pages: pages as Page[],
+        ...(at === undefined ? {} : { at }),
+        at_time: new Date().toISOString(),
+        maxPages,
+      },
+    );
+    switch (outcome) {
+      case 'missing':
+        return { outcome: 'missing' };
+      case 'status':
+        return { outcome: 'not_open', status: detail as PacketStatus };
+      case 'rescan_only':
+        return { outcome, pages: (detail as string).split(',').map(Number) };
+      case 'too_many':
+        return { outcome, pages: Number(detail) };
+      case 'bad_position':
+        return { outcome, highest: Number(detail) };
+      case 'same':
+        return { outcome, document: JSON.parse(detail as string) as PacketDocument };
+      default:
+        return {
+          outcome: 'added',
+          document: JSON.parse(detail as string) as PacketDocument,
+          queue: (queued as string[]).map((page) => JSON.parse(page) as Page),
+        };
+    }
+  }
+
+  async getDocument(packetId: string, sha256: string): Promise<PacketDocument | undefined> {
+    const raw = await this.redis.hget(this.keys.packetDocuments(packetId), sha256);
+    return raw ? (JSON.parse(raw) as PacketDocument) : undefined;
+  }
+
+  async listDocuments(packetId: string): Promise<PacketDocument[]> {
+    const rows = await this.redis.hvals(this.keys.packetDocuments(packetId));
+    return rows
+      .map((row) => JSON.parse(row) as PacketDocument)
+      .sort((a, b) => (a.receivedAt < b.receivedAt ? -1 : 1));
   }
 
   /** The most recent packets of the whole office, newest first. */

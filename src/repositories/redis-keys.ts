@@ -14,6 +14,8 @@ export function redisKeys(prefix: string) {
     session: (idHash: string) => `${prefix}:session:${idHash}`,
     packet: (id: string) => `${prefix}:packet:${id}`,
     packetPages: (id: string) => `${prefix}:packet:${id}:pages`,
+    /** Scanner documents received for a packet: SHA-256 → the document and the page numbers it gave. */
+    packetDocuments: (id: string) => `${prefix}:packet:${id}:documents`,
     packets: `${prefix}:packets`,
     /** Packets not yet decided: where the reconciler looks for work without a way forward. */
     activePackets: `${prefix}:packets:active`,

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
+import type { Page } from '../domain/types.js';
 
 /**
  * The Lua scripts behind every compare-and-set in Redis, one file each under ./lua (common.lua is prepended to all:
@@ -15,6 +16,10 @@ type ProtocolGuard = { expectedHead: string; genesis: string; entry: ScriptEntry
 type Scripts = {
   putPage: { keys: 'packet' | 'pages' | 'runs'; args: { n: number; sha256: string; page: string } };
   deletePage: { keys: 'packet' | 'pages'; args: { n: number } };
+  addDocument: {
+    keys: 'packet' | 'pages' | 'runs' | 'documents';
+    args: { sha256: string; document: string; pages: Page[]; at?: number; at_time: string; maxPages: number };
+  };
   reorderPages: {
     keys: 'packet' | 'pages' | 'runs';
     args: { order: Array<{ n: number; sha256: string }>; at: string };
@@ -76,6 +81,7 @@ const SCRIPT_KEYS: { [N in ScriptName]: ReadonlyArray<Scripts[N]['keys']> } = {
   putPage: ['packet', 'pages', 'runs'],
   deletePage: ['packet', 'pages'],
   reorderPages: ['packet', 'pages', 'runs'],
+  addDocument: ['packet', 'pages', 'runs', 'documents'],
   submit: ['packet', 'pages'],
   transition: ['packet'],
   updatePage: ['pages'],

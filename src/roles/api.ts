@@ -40,6 +40,7 @@ export function apiDepsOf(infra: Infrastructure): ApiDeps {
         metrics,
         log: log.child({ component: 'intake' }),
         limits: config.limits.page,
+        maxPages: config.limits.maxPagesPerPacket,
         catalogue,
         stations,
         office: config.office,

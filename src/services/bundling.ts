@@ -6,7 +6,7 @@ import type { Metrics } from '../infra/metrics.js';
 import type { OcrResult } from '../pipeline/ocr.js';
 import { buildPacketPdf } from '../pipeline/packet-pdf.js';
 import { type SigningIdentity, signPdf, verifyPdfSignature } from '../pipeline/pades.js';
-import type { PacketRepository } from '../repositories/packet-repository.js';
+import type { PacketDocument, PacketRepository } from '../repositories/packet-repository.js';
 import { packetPdfKey } from '../storage/object-keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { type PacketProgress, pagesDigestOf } from './packet-progress.js';
@@ -14,7 +14,7 @@ import { type PacketProgress, pagesDigestOf } from './packet-progress.js';
 export const PDF_PRODUCER = 'Scan office';
 
 export type BundlingDeps = {
-  packets: Pick<PacketRepository, 'get' | 'listPages' | 'transition' | 'markReady'>;
+  packets: Pick<PacketRepository, 'get' | 'listPages' | 'listDocuments' | 'transition' | 'markReady'>;
   progress: PacketProgress;
   store: ObjectStore;
   identity: SigningIdentity;
@@ -27,7 +27,7 @@ export type BundlingDeps = {
 export type BundleOutcome = 'ready' | 'skipped';
 
 /** The chain-of-custody record embedded in the PDF: what was scanned, and what the pipeline made of it. */
-export function manifestOf(packet: Packet, pages: Page[], readyAt: string) {
+export function manifestOf(packet: Packet, pages: Page[], readyAt: string, documents: PacketDocument[] = []) {
   return {
     packetId: packet.id,
     ticket: packet.ticket,
@@ -36,9 +36,13 @@ export function manifestOf(packet: Packet, pages: Page[], readyAt: string) {
     createdAt: packet.createdAt,
     submittedAt: packet.submittedAt,
     readyAt,
+    // Scanner documents as received (kept in S3 under these digests); pages taken from them name them as `source`.
+    documents: documents.map(({ sha256, bytes, kind, receivedAt }) => ({ sha256, bytes, kind, receivedAt })),
     pages: pages.map((page) => ({
       n: page.n,
       original: { sha256: page.sha256, bytes: page.bytes, format: page.format, storedAt: page.storedAt },
+      // A page that came inside a scanner's document names that document (as stored, by its SHA-256) and its page.
+      ...(page.source ? { source: page.source } : {}),
       processed: { sha256: page.processing!.processedSha256, bytes: page.processing!.processedBytes },
       orientation: page.processing!.orientation,
       skewDeg: page.processing!.skewDeg,
@@ -91,10 +95,11 @@ export class Bundling {
       subject: `Packet ${packet.id}, ${pages.length} pages`,
       producer: PDF_PRODUCER,
       createdAt: readyAt,
-      manifest: manifestOf(packet, pages, readyAt.toISOString()),
+      manifest: manifestOf(packet, pages, readyAt.toISOString(), await packets.listDocuments(packet.id)),
       font: this.deps.font,
       pages: pages.map((page, i) => ({
-        jpeg: images[i]!,
+        image: images[i]!,
+        format: page.processing!.imageFormat ?? 'jpeg',
         dpi: page.processing!.dpi,
         width: page.processing!.width,
         height: page.processing!.height,

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import sharp from 'sharp';
 import { normalizeTrackingCode } from '../domain/ids.js';
 import { fail, type Outcome, ok } from '../domain/outcome.js';
 import { type PageWarning, pageWarnings } from '../domain/page-warnings.js';
@@ -6,10 +8,17 @@ import type { PacketStatus } from '../domain/status.js';
 import type { Packet, Page, Principal, Service } from '../domain/types.js';
 import type { Logger } from '../infra/logger.js';
 import type { Metrics } from '../infra/metrics.js';
+import {
+  DOCUMENT_MEDIA_TYPES,
+  type DocumentKind,
+  type DocumentPage,
+  DocumentRejected,
+  splitDocument,
+} from '../pipeline/document.js';
 import { MEDIA_TYPES, type PageLimits, probeImage } from '../pipeline/image-probe.js';
-import type { PacketRepository, Repair } from '../repositories/packet-repository.js';
+import type { PacketDocument, PacketRepository, Repair } from '../repositories/packet-repository.js';
 import type { StationRepository } from '../repositories/station-repository.js';
-import { originalPageKey } from '../storage/object-keys.js';
+import { documentKey, documentPageKey, originalPageKey } from '../storage/object-keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { PacketProgress } from './packet-progress.js';
 import type { ServiceCatalogue } from './service-catalogue.js';
@@ -21,6 +30,8 @@ export type IntakeDeps = {
   metrics: Metrics;
   log: Logger;
   limits: PageLimits;
+  /** MAX_PAGES_PER_PACKET: also the most pages one document may bring. */
+  maxPages: number;
   catalogue: ServiceCatalogue;
   stations: Pick<StationRepository, 'recentPacketIds'>;
   /** What the citizen's receipt names: the office, and where its status page is (else the caller's origin). */
@@ -295,6 +306,98 @@ export class Intake {
       trackingCode: packet.trackingCode,
       trackingUrl: `${base}/track/${packet.trackingCode}`,
     });
+  }
+
+  /**
+   * A scanner's document (multi-page PDF or TIFF), received into `file`: split into page images that keep the
+   * scanner's pixels, each stored, then all added in one step after the highest page (or from `at` on). If any page
+   * cannot be used, nothing is added and the refusal names it. The same document again answers with the pages it
+   * gave the first time. The document itself is kept in S3 as received, and each page names it (`source`).
+   */
+  async addDocument(
+    stationId: string,
+    packetId: string,
+    upload: { file: string; sha256: string; bytes: number; kind: DocumentKind },
+    at: number | undefined,
+  ): Promise<Outcome<{ created: boolean; document: PacketDocument }>> {
+    const { packets, store, metrics, log } = this.deps;
+    const owned = await this.owned(stationId, packetId);
+    if (!owned.ok) return owned;
+    const known = await packets.getDocument(packetId, upload.sha256);
+    if (known) return ok({ created: false, document: known });
+    const packet = owned.value;
+    if (packet.status !== 'open') return notOpen(packet.status);
+    if (packet.rescanPages) return fail({ code: 'rescan_only', pages: packet.rescanPages });
+
+    const bytes = await readFile(upload.file);
+    let split: DocumentPage[];
+    try {
+      split = await splitDocument(bytes, upload.kind, {
+        maxPages: this.deps.maxPages,
+        page: this.deps.limits,
+      });
+    } catch (error) {
+      if (!(error instanceof DocumentRejected)) throw error;
+      metrics.documentsUploaded.inc({ outcome: 'rejected' });
+      log.info({ packetId, code: error.rejection.code, page: error.rejection.page }, 'document refused');
+      return fail({ code: 'document_rejected', rejection: error.rejection });
+    }
+
+    // Acknowledge only what is durably stored: the document and every page image go to S3 before any record.
+    const key = documentKey(packetId, upload.sha256, upload.kind);
+    await store.put(key, bytes, DOCUMENT_MEDIA_TYPES[upload.kind], upload.sha256);
+    const now = new Date().toISOString();
+    const pages = await Promise.all(
+      split.map(async (page) => {
+        const sha256 = createHash('sha256').update(page.image).digest('hex');
+        const originalKey = documentPageKey(packetId, upload.sha256, page.index, page.format);
+        await store.put(originalKey, page.image, MEDIA_TYPES[page.format], sha256);
+        const { width, height } = await sharp(page.image).metadata();
+        return {
+          status: 'stored' as const,
+          sha256,
+          bytes: page.image.length,
+          format: page.format,
+          width: width ?? 0,
+          height: height ?? 0,
+          originalKey,
+          storedAt: now,
+          queuedAt: now,
+          runAt: now,
+          dpi: page.dpi,
+          source: { document: upload.sha256, index: page.index },
+        };
+      }),
+    );
+    const document = { sha256: upload.sha256, bytes: upload.bytes, kind: upload.kind, key, receivedAt: now };
+    const result = await packets.addDocument(packetId, document, pages, at, this.deps.maxPages);
+    switch (result.outcome) {
+      case 'missing':
+      case 'not_open':
+      case 'rescan_only':
+        return refused(result);
+      case 'too_many':
+        return fail({
+          code: 'document_rejected',
+          rejection: {
+            status: 422,
+            code: 'too_many_pages',
+            message: `The packet has ${result.pages} pages; with this document's ${pages.length} it would pass ${this.deps.maxPages}`,
+          },
+        });
+      case 'bad_position':
+        return fail({ code: 'bad_position', at: at ?? 0, highest: result.highest });
+      case 'same':
+        return ok({ created: false, document: result.document });
+      default:
+        for (const page of result.queue) await this.deps.progress.queuePage(packetId, page);
+        metrics.documentsUploaded.inc({ outcome: 'added' });
+        log.info(
+          { packetId, document: upload.sha256, pages: result.document.pages.map((page) => page.n) },
+          'document added',
+        );
+        return ok({ created: true, document: result.document });
+    }
   }
 
   /** Seals the packet with pages 1…`pages`; a retried submit of the same count is answered like the first. */

@@ -25,6 +25,7 @@ export const pageJobOf = (
   originalKey: page.originalKey,
   run: page.run,
   retryUntil: Date.parse(page.queuedAt) + retryWindowMs,
+  ...(page.dpi ? { dpi: page.dpi } : {}),
 });
 
 /**

@@ -48,7 +48,10 @@ export class PageProcessing {
     const original = await store.get(originalKey);
     let result: Awaited<ReturnType<typeof processPage>>;
     try {
-      result = await processPage(original, engines, options);
+      result = await processPage(original, engines, {
+        ...options,
+        ...(payload.dpi ? { dpi: payload.dpi } : {}),
+      });
     } catch (error) {
       if (!(error instanceof UnreadableImageError)) throw error;
       const failure = `The scan cannot be read (${error.message}); please rescan page ${n}.`;
@@ -59,10 +62,11 @@ export class PageProcessing {
       throw new PermanentJobFailure(failure);
     }
 
-    const processedKey = processedPageKey(packetId, n, sha256);
+    const { imageFormat } = result.summary;
+    const processedKey = processedPageKey(packetId, n, sha256, imageFormat);
     const ocrKey = ocrResultKey(packetId, n, sha256);
     const thumbnailKey = pageThumbnailKey(packetId, n, sha256);
-    await store.put(processedKey, result.image, 'image/jpeg');
+    await store.put(processedKey, result.image, imageFormat === 'png' ? 'image/png' : 'image/jpeg');
     await store.put(ocrKey, Buffer.from(JSON.stringify(result.ocr)), 'application/json');
     await store.put(
       thumbnailKey,

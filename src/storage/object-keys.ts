@@ -6,8 +6,22 @@ export const originalPageKey = (packetId: string, n: number, sha256: string) =>
   `packets/${packetId}/pages/${n}/original-${sha256}`;
 
 /** Outputs are keyed by the original's hash: a retry overwrites them, a rescan gets its own. */
-export const processedPageKey = (packetId: string, n: number, sha256: string) =>
-  `packets/${packetId}/pages/${n}/processed-${sha256}.jpg`;
+export const processedPageKey = (
+  packetId: string,
+  n: number,
+  sha256: string,
+  format: 'jpeg' | 'png' = 'jpeg',
+) => `packets/${packetId}/pages/${n}/processed-${sha256}.${format === 'png' ? 'png' : 'jpg'}`;
+
+/** A scanner's document as received, and the page images taken from it (numbered by their place in it). */
+export const documentKey = (packetId: string, sha256: string, kind: 'pdf' | 'tiff') =>
+  `packets/${packetId}/documents/${sha256}.${kind === 'pdf' ? 'pdf' : 'tif'}`;
+export const documentPageKey = (
+  packetId: string,
+  documentSha256: string,
+  index: number,
+  format: 'jpeg' | 'png',
+) => `packets/${packetId}/documents/${documentSha256}/page-${index}.${format === 'png' ? 'png' : 'jpg'}`;
 export const pageThumbnailKey = (packetId: string, n: number, sha256: string) =>
   `packets/${packetId}/pages/${n}/thumbnail-${sha256}.jpg`;
 /**

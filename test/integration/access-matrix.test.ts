@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ocrResultKey, pageThumbnailKey } from '../../src/storage/object-keys.js';
 import { apiClient } from '../helpers/api-client.js';
@@ -12,7 +13,7 @@ import { startTestStack, TEST_ADMIN_TOKEN, type TestStack } from '../helpers/sta
  */
 const CALLERS = ['none', 'bad', 'admin', 'stationA', 'stationB', 'registrarX', 'registrarY'] as const;
 type Caller = (typeof CALLERS)[number];
-type Prepared = { url: string; body?: unknown; image?: boolean; registrarX?: string };
+type Prepared = { url: string; body?: unknown; image?: boolean | string; registrarX?: string };
 type Row = {
   route: string;
   prepare: () => Promise<Prepared>;
@@ -221,6 +222,17 @@ const rows: Row[] = [
     allowed: { stationA: 201, stationB: 404 },
   },
   {
+    route: 'POST /v1/packets/{id}/documents',
+    prepare: async () => ({
+      url: `/v1/packets/${(await openPacketOfA()).id}/documents`,
+      body: await sharp(await makePage('png', { seed: Math.floor(Math.random() * 1e6) }))
+        .tiff()
+        .toBuffer(),
+      image: 'image/tiff',
+    }),
+    allowed: { stationA: 201, stationB: 404 },
+  },
+  {
     route: 'DELETE /v1/packets/{id}/pages/{n}',
     prepare: async () => ({ url: `/v1/packets/${(await openPacketOfA()).id}/pages/1` }),
     allowed: { stationA: 204, stationB: 404 },
@@ -369,7 +381,14 @@ describe('access matrix', () => {
         ...(token ? { authorization: `Bearer ${token}` } : {}),
         ...(prepared.body === undefined
           ? {}
-          : { 'content-type': prepared.image ? 'image/png' : 'application/json' }),
+          : {
+              'content-type':
+                typeof prepared.image === 'string'
+                  ? prepared.image
+                  : prepared.image
+                    ? 'image/png'
+                    : 'application/json',
+            }),
       },
       ...(prepared.body === undefined
         ? {}

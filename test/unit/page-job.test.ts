@@ -94,8 +94,12 @@ describe('the page job', () => {
     await store.put(page.originalKey, white, 'image/png');
     expect(await processing().process(payloadOf(page))).toBe('done');
     const [recorded] = await records.listPages(PACKET_ID);
-    expect(recorded).toMatchObject({ status: 'done', processing: { blank: true, dpi: 300 } });
-    expect(await store.stat(processedPageKey(PACKET_ID, 1, page.sha256))).toBeDefined();
+    // A white page is black and white: it is kept as a lossless 1-bit PNG.
+    expect(recorded).toMatchObject({
+      status: 'done',
+      processing: { blank: true, dpi: 300, imageFormat: 'png' },
+    });
+    expect(await store.stat(processedPageKey(PACKET_ID, 1, page.sha256, 'png'))).toBeDefined();
     expect(await store.stat(ocrResultKey(PACKET_ID, 1, page.sha256))).toBeDefined();
     expect(await counted('done')).toBe(1);
   });

@@ -37,3 +37,18 @@ local function wake(wake_key, reason)
   redis.call('LPUSH', wake_key, reason)
   redis.call('LTRIM', wake_key, 0, 99)
 end
+
+-- Gives a page a new number: a new run of that number (domain/jobs.ts), queued again (into `queued`) when it was
+-- still waiting or in processing, so a job of its old number and run finds itself stale. A failed page's reason
+-- names the page to rescan (page-processing.ts): that is its new number now.
+local function renumber_page(page, n, runs_key, at, queued)
+  page.n = n
+  page.run = redis.call('HINCRBY', runs_key, tostring(n), 1)
+  if page.status == 'stored' or page.status == 'processing' then
+    page.status = 'stored'
+    page.runAt = at
+    page.queuedAt = at
+    table.insert(queued, cjson.encode(page))
+  end
+  if page.failure then page.failure = string.gsub(page.failure, 'rescan page %d+', 'rescan page ' .. n) end
+end

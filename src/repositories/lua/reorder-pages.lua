@@ -42,18 +42,7 @@ local queued = {}
 local renumbered = {}
 for i, wanted in ipairs(args.order) do
   local page = current[wanted.n]
-  if wanted.n ~= i then
-    page.n = i
-    page.run = redis.call('HINCRBY', runs_key, tostring(i), 1)
-    if page.status == 'stored' or page.status == 'processing' then
-      page.status = 'stored'
-      page.runAt = args.at
-      page.queuedAt = args.at
-      table.insert(queued, cjson.encode(page))
-    end
-    -- A failed page's reason names the page to rescan (page-processing.ts); it is that page's new number now.
-    if page.failure then page.failure = string.gsub(page.failure, 'rescan page %d+', 'rescan page ' .. i) end
-  end
+  if wanted.n ~= i then renumber_page(page, i, runs_key, args.at, queued) end
   table.insert(renumbered, tostring(i))
   table.insert(renumbered, cjson.encode(page))
 end
