@@ -36,6 +36,8 @@ module.exports = {
     layer('workers', ['domain/', 'infra/', 'services/']),
     layer('dispatch', ['domain/', 'infra/', 'services/']),
     layer('cli', ['domain/', 'pipeline/']),
+    // The station agent is a separate program on the scanner's PC: it talks to the service over HTTP only.
+    layer('station-agent', ['domain/', 'pipeline/', 'infra/']),
     layer('web', []),
     {
       name: 'the-server-never-imports-the-pages',
