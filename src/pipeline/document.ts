@@ -183,14 +183,12 @@ const plausibleDpi = (dpi: number | undefined) =>
 
 type RawPixels = { data: Buffer; width: number; height: number; channels: 1 | 3 };
 
-/** A PNG of the pixels as decoded: 1-bit when they are only black and white, else greyscale or colour as they are. */
+/** A PNG of the pixels as decoded, greyscale or colour as they are (black and white as grey 0 and 255). */
 async function losslessPng(pixels: RawPixels, dpi: number): Promise<Buffer> {
   const { data, width, height, channels } = pixels;
-  const bilevel = channels === 1 && data.every((value) => value === 0 || value === 255);
-  const png = sharp(data, { raw: { width, height, channels } });
-  const encoded = bilevel
-    ? await png.png({ palette: true, colours: 2, dither: 0, compressionLevel: 9 }).toBuffer()
-    : await png.png({ compressionLevel: 6 }).toBuffer();
+  const encoded = await sharp(data, { raw: { width, height, channels } })
+    .png({ compressionLevel: 6 })
+    .toBuffer();
   return setPngDensity(encoded, dpi);
 }
 
@@ -417,8 +415,16 @@ async function pdfPage(
         if (jpeg) {
           const metadata = await sharp(jpeg).metadata();
           if (metadata.width === image.width && metadata.height === image.height) {
-            // Decoded in full, strictly: a JPEG cut short must fail here, not after its pages were added.
-            await sharp(jpeg, { failOn: 'warning', limitInputPixels: limits.page.maxPixels }).stats();
+            // Decoded strictly, every coefficient read (shrink-on-load skips only the inverse DCT): a JPEG cut
+            // short must fail here, not after its pages were added.
+            await sharp(jpeg, { failOn: 'warning', limitInputPixels: limits.page.maxPixels })
+              .resize({
+                width: Math.max(1, Math.floor(image.width / 8)),
+                fastShrinkOnLoad: true,
+                kernel: 'nearest',
+              })
+              .raw()
+              .toBuffer();
             return { index, image: jpeg, format: 'jpeg', dpi, origin: 'embedded-jpeg' };
           }
         }

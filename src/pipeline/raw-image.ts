@@ -116,10 +116,11 @@ export function setPngDensity(png: Buffer, dpi: number): Buffer {
 export const isBilevel = (image: RawImage) =>
   image.channels === 1 && image.data.every((value) => value === 0 || value === 255);
 
-/** A bilevel page as a 1-bit PNG carrying `dpi`: lossless, and far smaller than a JPEG of it. */
+/**
+ * A bilevel page as a greyscale PNG carrying `dpi`: lossless, and far smaller than a JPEG of it. Not a 1-bit
+ * palette PNG: libvips gets there only through colour quantisation, 15 times slower (docs/BENCHMARKS.md).
+ */
 export async function encodeBilevelPng(image: RawImage, dpi: number): Promise<Buffer> {
-  const png = await sharpOf(image)
-    .png({ palette: true, colours: 2, dither: 0, compressionLevel: 9 })
-    .toBuffer();
+  const png = await sharpOf(image).png({ compressionLevel: 6 }).toBuffer();
   return setPngDensity(png, dpi);
 }
