@@ -15,9 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { ensureService, httpCaller } from '../fixtures/http-caller.js';
 import { type GeneratedPage, generatePage } from '../fixtures/page-generator.js';
-import { deletePrefix } from '../fixtures/redis-cleanup.js';
 import { characterErrorRate } from '../fixtures/text-metrics.js';
-import { redisAnswers, spawnRedisServer } from '../src/infra/redis.js';
 import { MEDIA_TYPES, sniffFormat } from '../src/pipeline/image-probe.js';
 import {
   mean,
@@ -28,7 +26,7 @@ import {
   specFor,
   speedOverNativePerCore,
 } from './compare.js';
-import { cpuTimes, type RoleProcess, rssMb, startDistRole, startS3Process } from './processes.js';
+import { cpuTimes, type RoleProcess, rssMb, startServiceProcesses } from './processes.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -67,40 +65,17 @@ async function main() {
   const started = performance.now();
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'bench-office-'));
   const processes: RoleProcess[] = [];
-  const stopAll: Array<() => unknown> = [];
+  let stopService = async () => {};
   try {
     // ---- the service, as separate processes ----
-    let redisUrl = 'redis://127.0.0.1:6379';
-    const redisPrefix = `office-${Date.now().toString(36)}`;
-    if (await redisAnswers(redisUrl)) {
-      // A shared Redis keeps nothing of this run.
-      const sharedRedis = redisUrl;
-      stopAll.push(() => deletePrefix(sharedRedis, redisPrefix));
-    } else {
-      const spawned = await spawnRedisServer(path.join(workDir, 'redis'));
-      stopAll.push(() => spawned.process.kill('SIGTERM'));
-      redisUrl = spawned.url;
-    }
-    const s3 = await startS3Process(workDir);
-    stopAll.push(() => s3.child.kill('SIGTERM'));
-    const env = {
-      REDIS_URL: redisUrl,
-      REDIS_PREFIX: redisPrefix,
-      S3_ENDPOINT: '127.0.0.1',
-      S3_PORT: String(s3.port),
-      S3_ACCESS_KEY: 'S3RVER',
-      S3_SECRET_KEY: 'S3RVER',
+    const service = await startServiceProcesses(workDir, 'office', {
       ADMIN_TOKEN,
-      DATA_DIR: path.join(workDir, 'data'),
-      LOG_LEVEL: 'warn',
       OCR_CONCURRENCY: String(config.ocrConcurrency),
       DISPATCH_SWEEP_SECONDS: '1',
-    };
-    const apiProcess = await startDistRole('api', env);
-    const workerProcess = await startDistRole('worker', env);
-    const dispatcherProcess = await startDistRole('dispatcher', env);
-    processes.push(apiProcess, workerProcess, dispatcherProcess);
-    const base = `http://127.0.0.1:${apiProcess.port}`;
+    });
+    stopService = service.stop;
+    processes.push(...service.roles);
+    const base = service.url;
     const call = httpCaller(base);
     await ensureService(base, ADMIN_TOKEN, 'office');
 
@@ -301,9 +276,7 @@ async function main() {
     };
     console.log(JSON.stringify(report, null, 2));
   } finally {
-    for (const process of processes) process.child.kill('SIGTERM');
-    await sleep(500);
-    for (const stop of stopAll) await stop();
+    await stopService();
     await rm(workDir, { recursive: true, force: true });
   }
 }

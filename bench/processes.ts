@@ -1,10 +1,13 @@
 /** Processes the benchmarks run: an S3 server of its own, and service roles from the built dist/. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
+import { deletePrefix } from '../fixtures/redis-cleanup.js';
 import { findFreePort } from '../src/infra/free-port.js';
+import { redisAnswers, spawnRedisServer } from '../src/infra/redis.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -98,4 +101,64 @@ export async function redisCpuMs(redis: Redis): Promise<number> {
   const info = await redis.info('cpu');
   const seconds = (name: string) => Number(info.match(new RegExp(`^${name}:([\\d.]+)`, 'm'))?.[1] ?? 0);
   return Math.round((seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1000);
+}
+
+export type ServiceProcesses = {
+  /** The API's address. */
+  url: string;
+  /** api, worker, dispatcher, in that order. */
+  roles: RoleProcess[];
+  /** Stops the roles, then the S3 server, then empties or stops the Redis. */
+  stop: () => Promise<void>;
+};
+
+/**
+ * The service as an office runs it: api, worker and dispatcher as their own processes from dist/, s3rver as its
+ * own process (as MinIO would be), the local Redis under a private prefix (or one spawned in `workDir`).
+ */
+export async function startServiceProcesses(
+  workDir: string,
+  name: string,
+  env: Record<string, string>,
+): Promise<ServiceProcesses> {
+  const stops: Array<() => unknown> = [];
+  const roles: RoleProcess[] = [];
+  const stop = async () => {
+    for (const role of roles) {
+      role.child.kill('SIGTERM');
+      if (role.child.exitCode === null) await once(role.child, 'exit');
+    }
+    for (const step of stops.reverse()) await step();
+  };
+  try {
+    let redisUrl = 'redis://127.0.0.1:6379';
+    const redisPrefix = `${name}-${Date.now().toString(36)}`;
+    if (await redisAnswers(redisUrl)) {
+      // A shared Redis keeps nothing of this run.
+      const sharedRedis = redisUrl;
+      stops.push(() => deletePrefix(sharedRedis, redisPrefix));
+    } else {
+      const spawned = await spawnRedisServer(path.join(workDir, 'redis'));
+      stops.push(() => spawned.process.kill('SIGTERM'));
+      redisUrl = spawned.url;
+    }
+    const s3 = await startS3Process(workDir);
+    stops.push(() => s3.child.kill('SIGTERM'));
+    const roleEnv = {
+      REDIS_URL: redisUrl,
+      REDIS_PREFIX: redisPrefix,
+      S3_ENDPOINT: '127.0.0.1',
+      S3_PORT: String(s3.port),
+      S3_ACCESS_KEY: 'S3RVER',
+      S3_SECRET_KEY: 'S3RVER',
+      DATA_DIR: path.join(workDir, 'data'),
+      LOG_LEVEL: 'warn',
+      ...env,
+    };
+    for (const role of ['api', 'worker', 'dispatcher']) roles.push(await startDistRole(role, roleEnv));
+    return { url: `http://127.0.0.1:${roles[0]!.port}`, roles, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }

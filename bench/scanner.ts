@@ -21,9 +21,7 @@ import { PDFDocument } from 'pdf-lib';
 import sharp from 'sharp';
 import { ensureService, httpCaller } from '../fixtures/http-caller.js';
 import { generatePage } from '../fixtures/page-generator.js';
-import { deletePrefix } from '../fixtures/redis-cleanup.js';
-import { redisAnswers, spawnRedisServer } from '../src/infra/redis.js';
-import { type RoleProcess, startDistRole, startS3Process } from './processes.js';
+import { startServiceProcesses } from './processes.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -128,38 +126,11 @@ function startAgent(url: string, tokenFile: string, hotFolder: string) {
 
 async function main() {
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'bench-scanner-'));
-  const processes: RoleProcess[] = [];
   const cleanups: Array<() => unknown> = [];
   try {
-    let redisUrl = 'redis://127.0.0.1:6379';
-    const redisPrefix = `scanner-${Date.now().toString(36)}`;
-    if (await redisAnswers(redisUrl)) cleanups.push(() => deletePrefix(redisUrl, redisPrefix));
-    else {
-      const spawned = await spawnRedisServer(path.join(workDir, 'redis'));
-      cleanups.push(() => spawned.process.kill('SIGTERM'));
-      redisUrl = spawned.url;
-    }
-    const s3 = await startS3Process(workDir);
-    cleanups.push(() => s3.child.kill('SIGTERM'));
-    const env = {
-      REDIS_URL: redisUrl,
-      REDIS_PREFIX: redisPrefix,
-      S3_ENDPOINT: '127.0.0.1',
-      S3_PORT: String(s3.port),
-      S3_ACCESS_KEY: 'S3RVER',
-      S3_SECRET_KEY: 'S3RVER',
-      ADMIN_TOKEN,
-      DATA_DIR: path.join(workDir, 'data'),
-      LOG_LEVEL: 'warn',
-    };
-    cleanups.push(async () => {
-      for (const role of processes) {
-        role.child.kill('SIGTERM');
-        await once(role.child, 'exit');
-      }
-    });
-    for (const role of ['api', 'worker', 'dispatcher']) processes.push(await startDistRole(role, env));
-    const url = `http://127.0.0.1:${processes[0]!.port}`;
+    const service = await startServiceProcesses(workDir, 'scanner', { ADMIN_TOKEN });
+    cleanups.push(service.stop);
+    const { url } = service;
     const call = httpCaller(url);
     await ensureService(url, ADMIN_TOKEN, SERVICE);
     const station = await call('POST', '/v1/stations', ADMIN_TOKEN, { name: 'Bench scanner' });
