@@ -13,7 +13,7 @@ import type {
   OrientationDetector,
   OrientationGuess,
 } from '../pipeline/ocr.js';
-import { WorkerLeases } from './worker-leases.js';
+import { OcrTimeoutError, WorkerLeases } from './worker-leases.js';
 
 /** `best_int` is the LSTM-only integer model tesseract.js uses by default; `standard` is the legacy-capable one. */
 export type OcrModel = 'best_int' | 'standard';
@@ -84,13 +84,24 @@ function toOcrResult(page: Page): OcrResult {
 const OSD_CHARACTERS = 20;
 
 /** A tesseract.js worker (its own thread) and the resolution last set on it. */
-type Slot = { worker: Worker; dpi: number | undefined };
+/** `stopped` once the lease terminated the worker (its call outlived the deadline). */
+type Slot = { worker: Worker; dpi: number | undefined; stopped?: boolean };
+
+/**
+ * A job sent to a terminated tesseract.js worker never settles and leaves an unhandled rejection behind, so a call
+ * whose deadline passed while it awaited an earlier step goes no further.
+ */
+function ensureRunning(slot: Slot): void {
+  if (slot.stopped) throw new OcrTimeoutError('the worker was stopped after its deadline');
+}
 
 /** Tells tesseract the real resolution (PGM carries none and its guess skews its size heuristics). */
 async function setDpi(slot: Slot, dpi: number): Promise<void> {
-  if (slot.dpi === dpi) return;
-  await slot.worker.setParameters({ user_defined_dpi: String(dpi) });
-  slot.dpi = dpi;
+  if (slot.dpi !== dpi) {
+    await slot.worker.setParameters({ user_defined_dpi: String(dpi) });
+    slot.dpi = dpi;
+  }
+  ensureRunning(slot);
 }
 
 /**
@@ -110,7 +121,10 @@ export class TesseractPool implements OcrEngine, OrientationDetector {
   static async start(options: TesseractPoolOptions): Promise<TesseractPool> {
     const dataFolder = await languageFolder(options.languages, options.model);
     const common = {
-      stop: (slot: Slot) => slot.worker.terminate(),
+      stop: (slot: Slot) => {
+        slot.stopped = true;
+        return slot.worker.terminate();
+      },
       timeoutMs: options.timeoutMs,
       log: options.log,
     };
