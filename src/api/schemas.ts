@@ -223,6 +223,8 @@ export const chainVerification = z.union([
     ok: z.literal(true),
     entries: z.number(),
     head: z.object({ seq: z.number(), hash: z.string() }),
+    /** Entries found the same in the S3 mirror, and entries not copied there yet. */
+    mirror: z.object({ mirrored: z.number(), behind: z.number() }),
   }),
   z.object({ ok: z.literal(false), entries: z.number(), brokenAt: z.number(), reason: z.string() }),
 ]);

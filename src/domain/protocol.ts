@@ -76,7 +76,48 @@ export type ChainVerification =
   | { ok: true; entries: number; head: ChainHead }
   | { ok: false; entries: number; brokenAt: number; reason: string };
 
-/** Recomputes the whole chain; points at the first entry whose sequence, link or hash is wrong. */
+const isIndexOf = (index: number, list: readonly unknown[]) =>
+  Number.isInteger(index) && index >= 0 && index < list.length;
+
+/**
+ * What a well-linked entry may still get wrong: a chain rewritten consistently keeps every hash right, so the
+ * entries must also agree with themselves and with the entries before them. A draw's chosen registrar is the
+ * eligible one its index names, nobody is both eligible and excluded, and the drawn packet is the one its window
+ * index names; a release or decision refers to an earlier draw of the same packet to the same registrar.
+ */
+function inconsistencyOf(entry: ProtocolEntry, chain: readonly ProtocolEntry[]): string | undefined {
+  if (entry.type === 'draw') {
+    if (!isIndexOf(entry.randomIndex, entry.eligible))
+      return `randomIndex ${entry.randomIndex} is outside the ${entry.eligible.length} eligible registrars`;
+    if (entry.eligible[entry.randomIndex] !== entry.chosen)
+      return `chosen ${entry.chosen} is not eligible[${entry.randomIndex}] (${entry.eligible[entry.randomIndex]})`;
+    if (new Set(entry.eligible).size !== entry.eligible.length) return 'a registrar is eligible twice';
+    const excluded = entry.excluded.find(({ registrarId }) => entry.eligible.includes(registrarId));
+    if (excluded) return `${excluded.registrarId} is both eligible and excluded`;
+    const window = entry.packetWindow;
+    if (
+      !isIndexOf(window.randomIndex, window.packetIds) ||
+      window.packetIds[window.randomIndex] !== entry.packetId
+    )
+      return `the packet window's index ${window.randomIndex} does not name the drawn packet`;
+    return undefined;
+  }
+  // Sequence numbers were checked to run 1, 2, 3…: entry n sits at n - 1.
+  const draw = entry.drawSeq < entry.seq ? chain[entry.drawSeq - 1] : undefined;
+  if (
+    draw?.type !== 'draw' ||
+    draw.seq !== entry.drawSeq ||
+    draw.packetId !== entry.packetId ||
+    draw.chosen !== entry.registrarId
+  )
+    return `${entry.type} refers to draw ${entry.drawSeq}, which did not give ${entry.packetId} to ${entry.registrarId}`;
+  return undefined;
+}
+
+/**
+ * Recomputes the whole chain; points at the first entry whose sequence, link or hash is wrong, or that contradicts
+ * itself or the draw it refers to.
+ */
 export function verifyChain(entries: ProtocolEntry[]): ChainVerification {
   let head: ChainHead = { seq: 0, hash: GENESIS_HASH };
   for (const [index, entry] of entries.entries()) {
@@ -90,6 +131,8 @@ export function verifyChain(entries: ProtocolEntry[]): ChainVerification {
     if (entry.prevHash !== head.hash) return broken('prevHash does not match the previous entry');
     const { hash, ...unsealed } = entry;
     if (hashEntry(unsealed) !== hash) return broken('the entry was changed after it was written');
+    const inconsistency = inconsistencyOf(entry, entries);
+    if (inconsistency) return broken(inconsistency);
     head = { seq: entry.seq, hash };
   }
   return { ok: true, entries: entries.length, head };

@@ -67,6 +67,11 @@ export function createMetrics() {
       help: 'Draws that lost a compare-and-set race and were drawn again',
       registers: [registry],
     }),
+    mirrorConflicts: new Counter({
+      name: 'protocol_mirror_conflicts_total',
+      help: 'Protocol entries whose S3 mirror copy holds other bytes than Redis: the mirror is kept, not overwritten',
+      registers: [registry],
+    }),
     waitingPackets: new Gauge({
       name: 'dispatch_waiting_packets',
       help: 'Ready packets not yet assigned',

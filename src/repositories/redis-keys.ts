@@ -31,7 +31,8 @@ export function redisKeys(prefix: string) {
     dispatchWake: `${prefix}:dispatch:wake`,
     protocol: `${prefix}:protocol`,
     protocolHead: `${prefix}:protocol:head`,
-    protocolMirrored: `${prefix}:protocol:mirrored`,
+    // Named anew when the mirror moved under the deployment's folder: older deployments copy their whole protocol there.
+    protocolMirrored: `${prefix}:protocol:mirrored-scoped`,
   };
 }
 export type RedisKeys = ReturnType<typeof redisKeys>;

@@ -9,6 +9,7 @@ import { connectRedis, redactUrl, redisAnswers, spawnRedisServer } from '../infr
 import { ShutdownRegistry } from '../infra/shutdown.js';
 import { createRepositories, type Repositories } from '../repositories/index.js';
 import { PacketProgress } from '../services/packet-progress.js';
+import { ProtocolMirror } from '../services/protocol-mirror.js';
 import { MinioObjectStore } from '../storage/minio-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { BullJobQueue } from '../workers/queues.js';
@@ -148,4 +149,14 @@ export const packetProgressOf = (infra: Infrastructure) =>
     metrics: infra.metrics,
     log: infra.log.child({ component: 'packet-progress' }),
     retryWindowMs: infra.config.jobs.retryWindowMs,
+  });
+
+/** The protocol's S3 mirror, in the deployment's own folder of the bucket. */
+export const protocolMirrorOf = (infra: Infrastructure) =>
+  new ProtocolMirror({
+    protocol: infra.repositories.protocol,
+    store: infra.store,
+    deployment: infra.config.redis.prefix,
+    metrics: infra.metrics,
+    log: infra.log.child({ component: 'protocol-mirror' }),
   });

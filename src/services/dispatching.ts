@@ -6,8 +6,7 @@ import type { PacketRepository } from '../repositories/packet-repository.js';
 import type { ProtocolRepository } from '../repositories/protocol-repository.js';
 import type { ReadyQueueRepository } from '../repositories/ready-queue-repository.js';
 import type { RegistrarRepository } from '../repositories/registrar-repository.js';
-import { protocolEntryKey } from '../storage/object-keys.js';
-import type { ObjectStore } from '../storage/object-store.js';
+import type { ProtocolMirror } from './protocol-mirror.js';
 
 export type DispatchOptions = {
   /** Fewer eligible free registrars than this and the packet waits (DISPATCH_MIN_POOL). */
@@ -21,7 +20,7 @@ export type DispatchingDeps = {
   registrars: RegistrarRepository;
   readyQueue: ReadyQueueRepository;
   protocol: ProtocolRepository;
-  store: ObjectStore;
+  mirror: ProtocolMirror;
   metrics: Metrics;
   log: Logger;
   options: DispatchOptions;
@@ -88,19 +87,13 @@ export class Dispatching {
     await this.deps.readyQueue.waitForWake(connection, timeoutSeconds);
   }
 
-  /** Copies protocol entries not yet in S3 there, one object per entry (same key, same bytes on a repeat). */
+  /** Copies protocol entries not yet in S3 there (see ProtocolMirror: never overwriting one). */
   async mirrorProtocol(): Promise<void> {
-    const { protocol, store, log } = this.deps;
     try {
-      const mirrored = await protocol.mirroredSeq();
-      const pending = await protocol.entries(mirrored);
-      for (const entry of pending) {
-        await store.put(protocolEntryKey(entry.seq), Buffer.from(JSON.stringify(entry)), 'application/json');
-        await protocol.setMirroredSeq(entry.seq);
-      }
+      await this.deps.mirror.copyPending();
     } catch (error) {
       // The Redis list is the source of truth; the next pass catches up.
-      log.warn({ err: error }, 'protocol mirror to S3 is behind');
+      this.deps.log.warn({ err: error }, 'protocol mirror to S3 is behind');
     }
   }
 }

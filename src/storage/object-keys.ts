@@ -34,5 +34,9 @@ export const packetPdfKey = (packetId: string, sha256: string) => `packets/${pac
 export const ocrResultKey = (packetId: string, n: number, sha256: string) =>
   `packets/${packetId}/pages/${n}/ocr-${sha256}.json`;
 
-/** The S3 mirror of the assignment protocol: one object per entry, zero-padded so keys sort by sequence. */
-export const protocolEntryKey = (seq: number) => `protocol/${String(seq).padStart(10, '0')}.json`;
+/**
+ * The S3 mirror of the assignment protocol: one object per entry, zero-padded so keys sort by sequence, under the
+ * deployment's name (REDIS_PREFIX), so that deployments sharing a bucket keep their own protocols.
+ */
+export const protocolEntryKey = (deployment: string, seq: number) =>
+  `protocol/${deployment}/${String(seq).padStart(10, '0')}.json`;

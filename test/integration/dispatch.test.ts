@@ -3,7 +3,13 @@ import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import type { Dispatcher } from '../../src/dispatch/dispatcher.js';
 import { chiSquarePValue, fairnessOf } from '../../src/domain/fairness.js';
-import { type DrawEntry, type ProtocolEntry, verifyChain } from '../../src/domain/protocol.js';
+import {
+  type DrawEntry,
+  GENESIS_HASH,
+  hashEntry,
+  type ProtocolEntry,
+  verifyChain,
+} from '../../src/domain/protocol.js';
 import { connectRedis } from '../../src/infra/redis.js';
 import { apiClient, errorCodeOf } from '../helpers/api-client.js';
 import { dispatcherFor, dispatchLoopFor, freeRegistrars, readyPacket } from '../helpers/dispatch.js';
@@ -261,13 +267,16 @@ describe('redistribution and exclusions', () => {
 describe('protocol audit and registrar routes', () => {
   const held = useTestStack('audit');
   const api = apiClient(() => held.stack.app);
+  const verify = () =>
+    api.json('GET', '/v1/audit/verify', TEST_ADMIN_TOKEN).then((response) => response.json());
 
-  it('verifies the chain, and points at an entry that was tampered with or a missing tail', async () => {
-    const { infra, prefix } = held.stack;
-    await freeRegistrars(infra, 2, ['audit-service']);
+  /** `count` packets of `service` drawn for two free registrars and approved: two entries each. */
+  async function drawnAndDecided(service: string, count: number) {
+    const { infra } = held.stack;
+    await freeRegistrars(infra, 2, [service]);
     const dispatcher = dispatcherFor(infra);
-    for (let i = 0; i < 4; i++) {
-      const packet = await readyPacket(infra, 'audit-service');
+    for (let i = 0; i < count; i++) {
+      const packet = await readyPacket(infra, service);
       await dispatcher.dispatchAll();
       const assigned = (await infra.repositories.packets.get(packet.id))!;
       await infra.repositories.packets.decide(
@@ -278,8 +287,12 @@ describe('protocol audit and registrar routes', () => {
         '',
       );
     }
-    const verify = () =>
-      api.json('GET', '/v1/audit/verify', TEST_ADMIN_TOKEN).then((response) => response.json());
+    return dispatcher;
+  }
+
+  it('verifies the chain, and points at an entry that was tampered with or a missing tail', async () => {
+    const { infra, prefix } = held.stack;
+    const dispatcher = await drawnAndDecided('audit-service', 4);
     expect(await verify()).toMatchObject({ ok: true, entries: 8 });
 
     const key = `${prefix}:protocol`;
@@ -301,9 +314,53 @@ describe('protocol audit and registrar routes', () => {
     expect(page.next).toBe(5);
     const fairness = (await api.json('GET', '/v1/audit/fairness', TEST_ADMIN_TOKEN)).json();
     expect(fairness.services[0]).toMatchObject({ service: 'audit-service', draws: 4 });
-    // Mirrored to S3, one object per entry.
+    // Mirrored to S3, one object per entry, in the deployment's own folder.
     await dispatcher.mirrorProtocol();
-    expect(await infra.store.stat('protocol/0000000008.json')).toBeDefined();
+    expect(await infra.store.stat(`protocol/${prefix}/0000000008.json`)).toBeDefined();
+    expect(await verify()).toMatchObject({ ok: true, mirror: { mirrored: 8, behind: 0 } });
+  });
+
+  it('catches a chain rewritten consistently in Redis: the S3 mirror disagrees and is never overwritten', async () => {
+    const { infra, prefix } = held.stack;
+    const dispatcher = await drawnAndDecided('forgery-service', 3);
+    await dispatcher.mirrorProtocol();
+    const before = await verify();
+    expect(before).toMatchObject({ ok: true, mirror: { behind: 0 } });
+
+    // Someone with Redis write access turns the first decision of this test into a rejection and reseals every
+    // entry after it and the head: every hash and link is right again.
+    const key = `${prefix}:protocol`;
+    const entries = (await infra.redis.lrange(key, 0, -1)).map((line) => JSON.parse(line) as ProtocolEntry);
+    const forged = entries.findIndex(
+      (entry) => entry.type === 'decision' && entry.seq > before.entries - 6 && entry.outcome === 'approved',
+    );
+    (entries[forged] as ProtocolEntry & { outcome: string }).outcome = 'rejected';
+    for (let i = forged; i < entries.length; i++) {
+      const { hash: _old, ...unsealed } = {
+        ...entries[i]!,
+        prevHash: i === 0 ? GENESIS_HASH : entries[i - 1]!.hash,
+      };
+      entries[i] = { ...unsealed, hash: hashEntry(unsealed) } as ProtocolEntry;
+      await infra.redis.lset(key, i, JSON.stringify(entries[i]));
+    }
+    await infra.redis.hset(`${key}:head`, 'hash', entries.at(-1)!.hash);
+    expect(verifyChain(entries).ok).toBe(true);
+    expect(await verify()).toMatchObject({
+      ok: false,
+      brokenAt: forged + 1,
+      reason: 'differs from its S3 mirror copy',
+    });
+
+    // Resetting the mirror's position does not let the dispatcher overwrite the copy: it keeps it and counts.
+    const mirrored = `protocol/${prefix}/${String(forged + 1).padStart(10, '0')}.json`;
+    const copy = await infra.store.get(mirrored);
+    const conflicts = async () => (await infra.metrics.mirrorConflicts.get()).values[0]?.value ?? 0;
+    const conflictsBefore = await conflicts();
+    await infra.redis.set(`${key}:mirrored-scoped`, '0');
+    await dispatcher.mirrorProtocol();
+    expect((await infra.store.get(mirrored)).equals(copy)).toBe(true);
+    expect(await conflicts()).toBe(conflictsBefore + 1);
+    expect(await verify()).toMatchObject({ ok: false, brokenAt: forged + 1 });
   });
 
   it('walks a registrar through status, assignment, decision; stations and the public never see him', async () => {
