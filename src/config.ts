@@ -73,6 +73,8 @@ const envSchema = z.object({
   DISPATCH_MIN_POOL: z.coerce.number().int().min(1).max(100).default(1),
   DISPATCH_WINDOW: z.coerce.number().int().min(1).max(100).default(3),
   DISPATCH_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
+  CHECKPOINT_ENTRIES: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  CHECKPOINT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
 
   RATE_LIMIT_UPLOADS_PER_MINUTE: positiveInt.default(600),
   RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: positiveInt.default(120),
@@ -153,6 +155,8 @@ export type Config = {
   office: { name: string; location: string; publicBaseUrl?: string };
   signing: SigningSource;
   dispatch: { minPool: number; window: number; sweepSeconds: number };
+  /** A signed checkpoint once this many entries, or this long, passed since the last one (with new entries). */
+  checkpoints: { everyEntries: number; everySeconds: number };
   protection: {
     uploadsPerMinute: number;
     /** Requests without a valid token (failed sign-ins, public lookups), per client address. */
@@ -275,6 +279,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       window: e.DISPATCH_WINDOW,
       sweepSeconds: e.DISPATCH_SWEEP_SECONDS,
     },
+    checkpoints: { everyEntries: e.CHECKPOINT_ENTRIES, everySeconds: e.CHECKPOINT_SECONDS },
     signing: e.SIGNING_P12
       ? { kind: 'p12', file: e.SIGNING_P12, password: e.SIGNING_P12_PASSWORD ?? '' }
       : e.SIGNING_KEY_FILE && e.SIGNING_CERT_FILE

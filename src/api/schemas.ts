@@ -225,6 +225,31 @@ export const chainVerification = z.union([
     head: z.object({ seq: z.number(), hash: z.string() }),
     /** Entries found the same in the S3 mirror, and entries not copied there yet. */
     mirror: z.object({ mirrored: z.number(), behind: z.number() }),
+    /** Signed checkpoints that hold, and how many entries the largest covers. */
+    checkpoints: z.object({ signed: z.number(), coveredEntries: z.number() }),
   }),
   z.object({ ok: z.literal(false), entries: z.number(), brokenAt: z.number(), reason: z.string() }),
 ]);
+
+const hexHash = z.string().regex(/^[0-9a-f]{64}$/);
+
+export const signedCheckpoint = z.object({
+  body: z.object({
+    deployment: z.string(),
+    treeSize: z.number(),
+    rootHash: hexHash,
+    headHash: hexHash,
+    at: z.string(),
+  }),
+  signature: z.string(),
+  certificate: z.string(),
+});
+
+export const inclusionProof = z.object({
+  seq: z.number(),
+  treeSize: z.number(),
+  leafHash: hexHash,
+  path: z.array(hexHash),
+});
+
+export const consistencyProof = z.object({ from: z.number(), to: z.number(), path: z.array(hexHash) });

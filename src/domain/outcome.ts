@@ -36,7 +36,16 @@ export type DocumentRejection = {
 export type Failure =
   | {
       code: 'not_found';
-      what: 'Packet' | 'Page' | 'Packet PDF' | 'Registrar' | 'Station' | 'Tracking code' | 'Thumbnail';
+      what:
+        | 'Packet'
+        | 'Page'
+        | 'Packet PDF'
+        | 'Registrar'
+        | 'Station'
+        | 'Tracking code'
+        | 'Thumbnail'
+        | 'Checkpoint'
+        | 'Protocol entry';
     }
   | { code: 'unknown_service'; services: string[] }
   | { code: 'service_exists'; slug: string }

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { SignedCheckpoint } from '../domain/checkpoint.js';
 import { type ChainHead, GENESIS_HASH, type ProtocolEntry } from '../domain/protocol.js';
 import type { RedisKeys } from './redis-keys.js';
 
@@ -27,5 +28,29 @@ export class ProtocolRepository {
 
   async setMirroredSeq(seq: number): Promise<void> {
     await this.redis.set(this.keys.protocolMirrored, String(seq));
+  }
+
+  /** Stores a checkpoint unless one of that size is there already (two dispatchers may sign the same size). */
+  async addCheckpoint(checkpoint: SignedCheckpoint): Promise<void> {
+    const size = checkpoint.body.treeSize;
+    await this.redis
+      .multi()
+      .hsetnx(this.keys.checkpoints, String(size), JSON.stringify(checkpoint))
+      .zadd(this.keys.checkpointSizes, size, String(size))
+      .exec();
+  }
+
+  /** The checkpoint of `size`, or the latest one. */
+  async checkpoint(size?: number): Promise<SignedCheckpoint | undefined> {
+    const field =
+      size ?? (await this.redis.zrevrange(this.keys.checkpointSizes, 0, 0)).map(Number).at(0) ?? undefined;
+    if (field === undefined) return undefined;
+    const raw = await this.redis.hget(this.keys.checkpoints, String(field));
+    return raw ? (JSON.parse(raw) as SignedCheckpoint) : undefined;
+  }
+
+  /** The sizes of every checkpoint, ascending. */
+  async checkpointSizes(): Promise<number[]> {
+    return (await this.redis.zrange(this.keys.checkpointSizes, 0, -1)).map(Number);
   }
 }

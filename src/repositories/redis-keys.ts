@@ -33,6 +33,9 @@ export function redisKeys(prefix: string) {
     protocolHead: `${prefix}:protocol:head`,
     // Named anew when the mirror moved under the deployment's folder: older deployments copy their whole protocol there.
     protocolMirrored: `${prefix}:protocol:mirrored-scoped`,
+    /** Signed checkpoints by tree size (JSON), and their sizes in order. */
+    checkpoints: `${prefix}:protocol:checkpoints`,
+    checkpointSizes: `${prefix}:protocol:checkpoint-sizes`,
   };
 }
 export type RedisKeys = ReturnType<typeof redisKeys>;

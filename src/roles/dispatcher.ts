@@ -3,7 +3,7 @@ import { ReconcileLoop } from '../dispatch/reconcile-loop.js';
 import { connectRedis } from '../infra/redis.js';
 import { Dispatching, type DispatchOptions } from '../services/dispatching.js';
 import { Reconciler } from '../services/reconciler.js';
-import { type Infrastructure, packetProgressOf, protocolMirrorOf } from './infrastructure.js';
+import { checkpointsOf, type Infrastructure, packetProgressOf, protocolMirrorOf } from './infrastructure.js';
 
 /** The dispatching service over the shared infrastructure, as the dispatcher role (and the tests) use it. */
 export function dispatchingOf(
@@ -17,6 +17,7 @@ export function dispatchingOf(
     readyQueue,
     protocol,
     mirror: protocolMirrorOf(infra),
+    checkpoints: checkpointsOf(infra),
     metrics: infra.metrics,
     log: infra.log.child({ component: 'dispatcher' }),
     options,

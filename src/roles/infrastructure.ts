@@ -7,12 +7,27 @@ import type { Logger } from '../infra/logger.js';
 import { createMetrics, type Metrics, observeQueueDepth } from '../infra/metrics.js';
 import { connectRedis, redactUrl, redisAnswers, spawnRedisServer } from '../infra/redis.js';
 import { ShutdownRegistry } from '../infra/shutdown.js';
+import { loadSigningIdentity } from '../infra/signing-identity.js';
+import type { SigningIdentity } from '../pipeline/pades.js';
 import { createRepositories, type Repositories } from '../repositories/index.js';
+import { Checkpoints } from '../services/checkpoints.js';
 import { PacketProgress } from '../services/packet-progress.js';
 import { ProtocolMirror } from '../services/protocol-mirror.js';
 import { MinioObjectStore } from '../storage/minio-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { BullJobQueue } from '../workers/queues.js';
+
+/** Calls `load` the first time only; a failed load is tried again next time. */
+function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let loading: Promise<T> | undefined;
+  return () => {
+    loading ??= load().catch((error) => {
+      loading = undefined;
+      throw error;
+    });
+    return loading;
+  };
+}
 
 /** A start-up problem a person can fix; main prints the message and exits without a stack trace. */
 export class StartupError extends Error {}
@@ -30,6 +45,8 @@ export type Infrastructure = {
   jobs: BullJobQueue;
   metrics: Metrics;
   adminToken: { token: string; source: 'env' | 'file' | 'generated' };
+  /** The office's signing key and certificate (packet PDFs, protocol checkpoints), loaded once when first asked. */
+  signingIdentity: () => Promise<SigningIdentity>;
   /** How a person reaches what we started, for the start-up banner. */
   endpoints: { redis: string; s3: string };
 };
@@ -133,6 +150,7 @@ export async function openInfrastructure(config: Config, log: Logger): Promise<I
       jobs,
       metrics,
       adminToken,
+      signingIdentity: once(() => loadSigningIdentity(config.signing, log)),
       endpoints: { redis: redisTarget.description, s3: s3Description },
     };
   } catch (error) {
@@ -159,4 +177,15 @@ export const protocolMirrorOf = (infra: Infrastructure) =>
     deployment: infra.config.redis.prefix,
     metrics: infra.metrics,
     log: infra.log.child({ component: 'protocol-mirror' }),
+  });
+
+/** Signed checkpoints over the protocol, with the office key, stored next to its mirror. */
+export const checkpointsOf = (infra: Infrastructure) =>
+  new Checkpoints({
+    protocol: infra.repositories.protocol,
+    store: infra.store,
+    deployment: infra.config.redis.prefix,
+    identity: infra.signingIdentity,
+    policy: infra.config.checkpoints,
+    log: infra.log.child({ component: 'checkpoints' }),
   });

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Worker } from 'bullmq';
 import { connectRedis } from '../infra/redis.js';
-import { loadSigningIdentity } from '../infra/signing-identity.js';
 import { TesseractPool } from '../ocr/tesseract-pool.js';
 import { PDF_FONT_FILE } from '../pipeline/packet-pdf.js';
 import type { PageEngines } from '../pipeline/process-page.js';
@@ -57,7 +56,7 @@ export async function startWorkerRole(
     packets,
     progress,
     store,
-    identity: await loadSigningIdentity(config.signing, log),
+    identity: await infra.signingIdentity(),
     font: await readFile(PDF_FONT_FILE),
     office: config.office,
     metrics,

@@ -1,10 +1,16 @@
+import type { SignedCheckpoint } from '../domain/checkpoint.js';
 import { type FairnessReport, fairnessOf } from '../domain/fairness.js';
+import { fail, type Outcome, ok } from '../domain/outcome.js';
 import { type ChainVerification, type ProtocolEntry, verifyChain } from '../domain/protocol.js';
 import type { ProtocolRepository } from '../repositories/protocol-repository.js';
+import type { Checkpoints, ConsistencyProof, InclusionProof } from './checkpoints.js';
 import type { ProtocolMirror } from './protocol-mirror.js';
 
 export type AuditVerification =
-  | (Extract<ChainVerification, { ok: true }> & { mirror: { mirrored: number; behind: number } })
+  | (Extract<ChainVerification, { ok: true }> & {
+      mirror: { mirrored: number; behind: number };
+      checkpoints: { signed: number; coveredEntries: number };
+    })
   | Extract<ChainVerification, { ok: false }>;
 
 /** Reading and checking the assignment protocol: what an auditor or an administrator may see. */
@@ -12,6 +18,7 @@ export class Audit {
   constructor(
     private readonly protocol: ProtocolRepository,
     private readonly mirror: ProtocolMirror,
+    private readonly checkpoints: Checkpoints,
   ) {}
 
   /** A page of entries after `after`; `next` is where the following page starts, or null at the end. */
@@ -23,8 +30,9 @@ export class Audit {
   }
 
   /**
-   * Recomputes the whole chain; the stored head must be where it ends, or the tail was cut; and every entry copied
-   * to the S3 mirror must be the same there, or the chain in Redis was rewritten.
+   * Recomputes the whole chain; the stored head must be where it ends, or the tail was cut; every entry copied to
+   * the S3 mirror must be the same there, and every signed checkpoint's root must be that of the entries it
+   * covers, or the chain was rewritten.
    */
   async verify(): Promise<AuditVerification> {
     const entries = await this.protocol.entries();
@@ -41,7 +49,32 @@ export class Audit {
     const mirror = await this.mirror.compare(entries);
     if (!mirror.ok)
       return { ok: false, entries: entries.length, brokenAt: mirror.seq, reason: mirror.reason };
-    return { ...verification, mirror: { mirrored: mirror.mirrored, behind: mirror.behind } };
+    const signed = await this.checkpoints.verify(entries);
+    if (!signed.ok)
+      return { ok: false, entries: entries.length, brokenAt: signed.brokenAt, reason: signed.reason };
+    return {
+      ...verification,
+      mirror: { mirrored: mirror.mirrored, behind: mirror.behind },
+      checkpoints: { signed: signed.checkpoints, coveredEntries: signed.coveredEntries },
+    };
+  }
+
+  /** The signed checkpoint of `size`, or the latest. */
+  async checkpoint(size?: number): Promise<Outcome<SignedCheckpoint>> {
+    const checkpoint = await this.checkpoints.checkpoint(size);
+    return checkpoint ? ok(checkpoint) : fail({ code: 'not_found', what: 'Checkpoint' });
+  }
+
+  /** That entry `seq` is in the protocol's first `treeSize` entries (default: all of them). */
+  async inclusionProof(seq: number, treeSize?: number): Promise<Outcome<InclusionProof>> {
+    const proof = await this.checkpoints.inclusionProof(seq, treeSize);
+    return proof ? ok(proof) : fail({ code: 'not_found', what: 'Protocol entry' });
+  }
+
+  /** That the protocol's first `to` entries extend its first `from`. */
+  async consistencyProof(from: number, to: number): Promise<Outcome<ConsistencyProof>> {
+    const proof = await this.checkpoints.consistencyProof(from, to);
+    return proof ? ok(proof) : fail({ code: 'not_found', what: 'Protocol entry' });
   }
 
   async fairness(): Promise<FairnessReport> {

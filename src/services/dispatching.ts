@@ -6,6 +6,7 @@ import type { PacketRepository } from '../repositories/packet-repository.js';
 import type { ProtocolRepository } from '../repositories/protocol-repository.js';
 import type { ReadyQueueRepository } from '../repositories/ready-queue-repository.js';
 import type { RegistrarRepository } from '../repositories/registrar-repository.js';
+import type { Checkpoints } from './checkpoints.js';
 import type { ProtocolMirror } from './protocol-mirror.js';
 
 export type DispatchOptions = {
@@ -21,6 +22,7 @@ export type DispatchingDeps = {
   readyQueue: ReadyQueueRepository;
   protocol: ProtocolRepository;
   mirror: ProtocolMirror;
+  checkpoints: Checkpoints;
   metrics: Metrics;
   log: Logger;
   options: DispatchOptions;
@@ -87,10 +89,14 @@ export class Dispatching {
     await this.deps.readyQueue.waitForWake(connection, timeoutSeconds);
   }
 
-  /** Copies protocol entries not yet in S3 there (see ProtocolMirror: never overwriting one). */
+  /**
+   * Copies protocol entries not yet in S3 there (see ProtocolMirror: never overwriting one), then signs a
+   * checkpoint when one is due.
+   */
   async mirrorProtocol(): Promise<void> {
     try {
       await this.deps.mirror.copyPending();
+      await this.deps.checkpoints.signIfDue();
     } catch (error) {
       // The Redis list is the source of truth; the next pass catches up.
       this.deps.log.warn({ err: error }, 'protocol mirror to S3 is behind');

@@ -40,3 +40,7 @@ export const ocrResultKey = (packetId: string, n: number, sha256: string) =>
  */
 export const protocolEntryKey = (deployment: string, seq: number) =>
   `protocol/${deployment}/${String(seq).padStart(10, '0')}.json`;
+
+/** Signed checkpoints of the protocol, by tree size, next to its mirror; written once. */
+export const checkpointKey = (deployment: string, treeSize: number) =>
+  `protocol/${deployment}/checkpoints/${String(treeSize).padStart(10, '0')}.json`;

@@ -163,6 +163,14 @@ const rows: Row[] = [
   { route: 'GET /v1/audit/assignments', prepare: at('/v1/audit/assignments'), allowed: { admin: 200 } },
   { route: 'GET /v1/audit/verify', prepare: at('/v1/audit/verify'), allowed: { admin: 200 } },
   { route: 'GET /v1/audit/fairness', prepare: at('/v1/audit/fairness'), allowed: { admin: 200 } },
+  // This stack draws nobody: an admin gets past the door and finds no checkpoint or entry (404), others do not.
+  { route: 'GET /v1/audit/checkpoint', prepare: at('/v1/audit/checkpoint'), allowed: { admin: 404 } },
+  { route: 'GET /v1/audit/proof/{seq}', prepare: at('/v1/audit/proof/1'), allowed: { admin: 404 } },
+  {
+    route: 'GET /v1/audit/consistency',
+    prepare: at('/v1/audit/consistency?from=1&to=2'),
+    allowed: { admin: 404 },
+  },
   {
     route: 'POST /v1/packets/{id}/retry',
     prepare: async () => {

@@ -1,8 +1,11 @@
+import { verify as cryptoVerify, X509Certificate } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import type { Dispatcher } from '../../src/dispatch/dispatcher.js';
+import { checkpointMessage, protocolLeaf, type SignedCheckpoint } from '../../src/domain/checkpoint.js';
 import { chiSquarePValue, fairnessOf } from '../../src/domain/fairness.js';
+import { verifyConsistency, verifyInclusion } from '../../src/domain/merkle.js';
 import {
   type DrawEntry,
   GENESIS_HASH,
@@ -265,7 +268,8 @@ describe('redistribution and exclusions', () => {
 });
 
 describe('protocol audit and registrar routes', () => {
-  const held = useTestStack('audit');
+  // A checkpoint every 4 entries, so that a few packets make several.
+  const held = useTestStack('audit', { CHECKPOINT_ENTRIES: '4' });
   const api = apiClient(() => held.stack.app);
   const verify = () =>
     api.json('GET', '/v1/audit/verify', TEST_ADMIN_TOKEN).then((response) => response.json());
@@ -317,7 +321,65 @@ describe('protocol audit and registrar routes', () => {
     // Mirrored to S3, one object per entry, in the deployment's own folder.
     await dispatcher.mirrorProtocol();
     expect(await infra.store.stat(`protocol/${prefix}/0000000008.json`)).toBeDefined();
-    expect(await verify()).toMatchObject({ ok: true, mirror: { mirrored: 8, behind: 0 } });
+    expect(await verify()).toMatchObject({
+      ok: true,
+      mirror: { mirrored: 8, behind: 0 },
+      checkpoints: { signed: 2, coveredEntries: 5 },
+    });
+  });
+
+  it('signs checkpoints with the office key and proves entries and growth against them (RFC 9162)', async () => {
+    const { infra } = held.stack;
+    await drawnAndDecided('proof-service', 3);
+    const latest = (
+      await api.json('GET', '/v1/audit/checkpoint', TEST_ADMIN_TOKEN)
+    ).json() as SignedCheckpoint;
+    const earlier = (
+      await api.json('GET', '/v1/audit/checkpoint?size=1', TEST_ADMIN_TOKEN)
+    ).json() as SignedCheckpoint;
+    expect(earlier.body.treeSize).toBe(1);
+    // The signature holds under the office certificate, checked with nothing but node:crypto.
+    const identity = await infra.signingIdentity();
+    expect(Buffer.from(latest.certificate, 'base64').equals(identity.certificates[0]!)).toBe(true);
+    const publicKey = new X509Certificate(Buffer.from(latest.certificate, 'base64')).publicKey;
+    expect(
+      cryptoVerify(
+        'sha256',
+        checkpointMessage(latest.body),
+        // The development key is ECDSA P-256; the signature is r‖s, as WebCrypto writes it.
+        { key: publicKey, dsaEncoding: 'ieee-p1363' },
+        Buffer.from(latest.signature, 'base64'),
+      ),
+    ).toBe(true);
+
+    // Each entry of the latest tree is in it, by its inclusion proof against the signed root.
+    const entries = await infra.repositories.protocol.entries(0, latest.body.treeSize);
+    for (const entry of entries) {
+      const proof = (
+        await api.json('GET', `/v1/audit/proof/${entry.seq}?size=${latest.body.treeSize}`, TEST_ADMIN_TOKEN)
+      ).json();
+      expect(proof.leafHash).toBe(protocolLeaf(entry).toString('hex'));
+      const path = proof.path.map((hash: string) => Buffer.from(hash, 'hex'));
+      const root = Buffer.from(latest.body.rootHash, 'hex');
+      expect(verifyInclusion(protocolLeaf(entry), entry.seq - 1, latest.body.treeSize, path, root)).toBe(
+        true,
+      );
+    }
+    // And the latest tree extends the first unchanged.
+    const consistency = (
+      await api.json('GET', `/v1/audit/consistency?from=1&to=${latest.body.treeSize}`, TEST_ADMIN_TOKEN)
+    ).json();
+    expect(
+      verifyConsistency(
+        1,
+        latest.body.treeSize,
+        Buffer.from(earlier.body.rootHash, 'hex'),
+        Buffer.from(latest.body.rootHash, 'hex'),
+        consistency.path.map((hash: string) => Buffer.from(hash, 'hex')),
+      ),
+    ).toBe(true);
+    expect((await api.json('GET', '/v1/audit/proof/100000', TEST_ADMIN_TOKEN)).statusCode).toBe(404);
+    expect((await api.json('GET', '/v1/audit/checkpoint?size=2', TEST_ADMIN_TOKEN)).statusCode).toBe(404);
   });
 
   it('catches a chain rewritten consistently in Redis: the S3 mirror disagrees and is never overwritten', async () => {
@@ -361,6 +423,23 @@ describe('protocol audit and registrar routes', () => {
     expect((await infra.store.get(mirrored)).equals(copy)).toBe(true);
     expect(await conflicts()).toBe(conflictsBefore + 1);
     expect(await verify()).toMatchObject({ ok: false, brokenAt: forged + 1 });
+
+    // Someone who can also write the bucket rewrites the mirror to match: the signed checkpoints still disagree,
+    // and the verifier points at the first entry no valid checkpoint vouches for.
+    for (const entry of entries.slice(forged))
+      await infra.store.put(
+        `protocol/${prefix}/${String(entry.seq).padStart(10, '0')}.json`,
+        Buffer.from(JSON.stringify(entry)),
+        'application/json',
+      );
+    const sizes = await infra.repositories.protocol.checkpointSizes();
+    const lastGood = Math.max(...sizes.filter((size) => size <= forged));
+    const firstBad = Math.min(...sizes.filter((size) => size > forged));
+    expect(await verify()).toMatchObject({
+      ok: false,
+      brokenAt: lastGood + 1,
+      reason: `entries ${lastGood + 1}–${firstBad} are not the ones checkpoint ${firstBad} signed`,
+    });
   });
 
   it('walks a registrar through status, assignment, decision; stations and the public never see him', async () => {

@@ -6,6 +6,7 @@ import type { ApiDeps } from '../deps.js';
 import { unwrap } from '../outcomes.js';
 import {
   chainVerification,
+  consistencyProof,
   createdRegistrar,
   createdStation,
   createRegistrarBody,
@@ -13,10 +14,12 @@ import {
   createStationBody,
   errorResponse,
   fairnessReport,
+  inclusionProof,
   officeNow,
   packetId,
   registrar,
   service,
+  signedCheckpoint,
   station,
 } from '../schemas.js';
 
@@ -213,6 +216,50 @@ export function adminRoutes(deps: ApiDeps, auth: Auth): FastifyPluginAsyncZod {
         },
       },
       async () => audit.verify(),
+    );
+
+    const treeSize = z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+
+    app.get(
+      '/v1/audit/checkpoint',
+      {
+        schema: {
+          tags: ['admin'],
+          summary:
+            'The latest signed checkpoint of the protocol (RFC 9162 root over the entries), or the one of ?size',
+          querystring: z.object({ size: treeSize.optional() }).strict(),
+          response: { 200: signedCheckpoint, 404: errorResponse, ...errors },
+        },
+      },
+      async (request) => unwrap(await audit.checkpoint(request.query.size)),
+    );
+
+    app.get(
+      '/v1/audit/proof/:seq',
+      {
+        schema: {
+          tags: ['admin'],
+          summary:
+            'Inclusion proof (RFC 9162) of entry :seq in the tree of the first ?size entries (default: all)',
+          params: z.object({ seq: treeSize }),
+          querystring: z.object({ size: treeSize.optional() }).strict(),
+          response: { 200: inclusionProof, 404: errorResponse, ...errors },
+        },
+      },
+      async (request) => unwrap(await audit.inclusionProof(request.params.seq, request.query.size)),
+    );
+
+    app.get(
+      '/v1/audit/consistency',
+      {
+        schema: {
+          tags: ['admin'],
+          summary: 'Consistency proof (RFC 9162): the first ?to entries extend the first ?from, unchanged',
+          querystring: z.object({ from: treeSize, to: treeSize }).strict(),
+          response: { 200: consistencyProof, 404: errorResponse, ...errors },
+        },
+      },
+      async (request) => unwrap(await audit.consistencyProof(request.query.from, request.query.to)),
     );
 
     app.get(
