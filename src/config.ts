@@ -75,6 +75,12 @@ const envSchema = z.object({
   DISPATCH_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
   CHECKPOINT_ENTRIES: z.coerce.number().int().min(1).max(1_000_000).default(100),
   CHECKPOINT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  DRAW_EPOCH_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 86_400)
+    .default(86_400),
 
   RATE_LIMIT_UPLOADS_PER_MINUTE: positiveInt.default(600),
   RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: positiveInt.default(120),
@@ -154,7 +160,7 @@ export type Config = {
   metricsPort: number;
   office: { name: string; location: string; publicBaseUrl?: string };
   signing: SigningSource;
-  dispatch: { minPool: number; window: number; sweepSeconds: number };
+  dispatch: { minPool: number; window: number; sweepSeconds: number; epochSeconds: number };
   /** A signed checkpoint once this many entries, or this long, passed since the last one (with new entries). */
   checkpoints: { everyEntries: number; everySeconds: number };
   protection: {
@@ -278,6 +284,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       minPool: e.DISPATCH_MIN_POOL,
       window: e.DISPATCH_WINDOW,
       sweepSeconds: e.DISPATCH_SWEEP_SECONDS,
+      epochSeconds: e.DRAW_EPOCH_SECONDS,
     },
     checkpoints: { everyEntries: e.CHECKPOINT_ENTRIES, everySeconds: e.CHECKPOINT_SECONDS },
     signing: e.SIGNING_P12

@@ -227,6 +227,8 @@ export const chainVerification = z.union([
     mirror: z.object({ mirrored: z.number(), behind: z.number() }),
     /** Signed checkpoints that hold, and how many entries the largest covers. */
     checkpoints: z.object({ signed: z.number(), coveredEntries: z.number() }),
+    /** Draws recomputed from revealed epoch secrets; of epochs not over; of epochs not announced in advance. */
+    draws: z.object({ verified: z.number(), pending: z.number(), uncommitted: z.number() }),
   }),
   z.object({ ok: z.literal(false), entries: z.number(), brokenAt: z.number(), reason: z.string() }),
 ]);
@@ -253,3 +255,18 @@ export const inclusionProof = z.object({
 });
 
 export const consistencyProof = z.object({ from: z.number(), to: z.number(), path: z.array(hexHash) });
+
+export const randomnessEpoch = z.object({
+  announcement: z.object({
+    body: z.object({
+      deployment: z.string(),
+      epoch: z.number(),
+      epochSeconds: z.number(),
+      commitment: hexHash,
+      announcedAt: z.string(),
+    }),
+    signature: z.string(),
+    certificate: z.string(),
+  }),
+  secret: hexHash.optional(),
+});

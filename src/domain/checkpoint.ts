@@ -32,3 +32,22 @@ export const checkpointMessage = (body: CheckpointBody) =>
 
 /** The Merkle leaf of an entry: its canonical JSON, hash included. */
 export const protocolLeaf = (entry: ProtocolEntry) => leafHash(Buffer.from(canonicalJson(entry), 'utf8'));
+
+/** The office's advance statement of an epoch's randomness: the SHA-256 of the secret its draws will use. */
+export type EpochAnnouncementBody = {
+  deployment: string;
+  epoch: number;
+  epochSeconds: number;
+  /** SHA-256 of the epoch's secret, hex. */
+  commitment: string;
+  announcedAt: string;
+};
+
+export type SignedEpochAnnouncement = {
+  body: EpochAnnouncementBody;
+  signature: string;
+  certificate: string;
+};
+
+export const epochAnnouncementMessage = (body: EpochAnnouncementBody) =>
+  Buffer.from(`scan-office randomness epoch v1\n${canonicalJson(body)}`, 'utf8');

@@ -1,10 +1,9 @@
-import { randomInt } from 'node:crypto';
+import { type DrawPurpose, drawInputs } from './committed-random.js';
 import type { DrawEntry, DrawReason, ExclusionReason } from './protocol.js';
 import type { Registrar } from './types.js';
 
-/** Unbiased integer in [0, n): crypto.randomInt (rejection sampling); no non-cryptographic generator, no `% n`. */
-export type RandomIndex = (n: number) => number;
-export const cryptoRandomIndex: RandomIndex = (n) => randomInt(n);
+/** An unbiased integer in [0, n), derived from what the draw is about (committedIndex in the service). */
+export type RandomIndex = (n: number, purpose: DrawPurpose, inputs: unknown) => number;
 
 export type WaitingPacket = {
   id: string;
@@ -54,7 +53,15 @@ export type PlannedDraw = { packet: WaitingPacket; entry: DrawEntry };
 export function planDraw(
   waiting: WaitingPacket[],
   registrars: Registrar[],
-  options: { minPool: number; window: number; random: RandomIndex },
+  options: {
+    minPool: number;
+    window: number;
+    random: RandomIndex;
+    /** The protocol head the draw will extend: an input of both indexes. */
+    prevHash: string;
+    /** The randomness epoch the indexes come from, written in the entry. */
+    epoch?: number;
+  },
 ): { draw?: PlannedDraw; starved: WaitingPacket[] } {
   const pools = waiting.map((packet) => ({ packet, pool: poolFor(packet, registrars) }));
   const servable = pools.filter(
@@ -66,9 +73,18 @@ export function planDraw(
   if (servable.length === 0) return { starved };
 
   const candidates = servable.slice(0, options.window);
-  const packetIndex = options.random(candidates.length);
+  const packetIds = candidates.map((candidate) => candidate.packet.id);
+  const packetIndex = options.random(
+    candidates.length,
+    'packet',
+    drawInputs.packet(options.prevHash, packetIds),
+  );
   const { packet, pool } = candidates[packetIndex]!;
-  const randomIndex = options.random(pool.eligible.length);
+  const randomIndex = options.random(
+    pool.eligible.length,
+    'registrar',
+    drawInputs.registrar(options.prevHash, packet.id, packet.pdfSha256, pool.eligible),
+  );
   const reason: DrawReason =
     packet.queuedFor === 'ready' && packet.waited ? 'registrar_free' : packet.queuedFor;
   return {
@@ -85,11 +101,9 @@ export function planDraw(
         excluded: pool.excluded,
         randomIndex,
         chosen: pool.eligible[randomIndex]!,
-        packetWindow: {
-          packetIds: candidates.map((candidate) => candidate.packet.id),
-          randomIndex: packetIndex,
-        },
+        packetWindow: { packetIds, randomIndex: packetIndex },
         ...(packet.previousSeq === undefined ? {} : { previousSeq: packet.previousSeq }),
+        ...(options.epoch === undefined ? {} : { epoch: options.epoch }),
       },
     },
   };

@@ -45,7 +45,8 @@ export type Failure =
         | 'Tracking code'
         | 'Thumbnail'
         | 'Checkpoint'
-        | 'Protocol entry';
+        | 'Protocol entry'
+        | 'Epoch';
     }
   | { code: 'unknown_service'; services: string[] }
   | { code: 'service_exists'; slug: string }

@@ -28,6 +28,8 @@ export type DrawEntry = {
   packetWindow: { packetIds: string[]; randomIndex: number };
   /** The release entry that sent this packet back for a new draw, if any. */
   previousSeq?: number;
+  /** The randomness epoch whose committed secret derived both indexes (committed-random.ts). */
+  epoch?: number;
 };
 
 export type ReleaseEntry = {

@@ -471,8 +471,8 @@ export class PacketRepository {
   }
 
   /** The atomic compare-and-set of a draw. 'head_moved' means another change landed first: draw again. */
-  async assign(body: EntryBody & { type: 'draw' }): Promise<Appended> {
-    const head = await this.protocol.head();
+  /** `head`: the protocol head the draw was planned on; if it moved, the draw is refused (a lost race). */
+  async assign(body: EntryBody & { type: 'draw' }, head: ChainHead): Promise<Appended> {
     const entry = sealEntry(body, head, new Date());
     const outcome = await runScript<'assign', AppendOutcome>(
       this.redis,

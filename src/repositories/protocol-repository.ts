@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { SignedCheckpoint } from '../domain/checkpoint.js';
+import type { SignedCheckpoint, SignedEpochAnnouncement } from '../domain/checkpoint.js';
 import { type ChainHead, GENESIS_HASH, type ProtocolEntry } from '../domain/protocol.js';
 import type { RedisKeys } from './redis-keys.js';
 
@@ -52,5 +53,31 @@ export class ProtocolRepository {
   /** The sizes of every checkpoint, ascending. */
   async checkpointSizes(): Promise<number[]> {
     return (await this.redis.zrange(this.keys.checkpointSizes, 0, -1)).map(Number);
+  }
+
+  /** The epoch's secret, made now (random) unless it exists: every dispatcher gets the same one. */
+  async epochSecret(epoch: number): Promise<string> {
+    await this.redis.hsetnx(this.keys.epochSecrets, String(epoch), randomBytes(32).toString('hex'));
+    return (await this.redis.hget(this.keys.epochSecrets, String(epoch)))!;
+  }
+
+  /** Epochs that have a secret, ascending. */
+  async epochsWithSecrets(): Promise<number[]> {
+    return (await this.redis.hkeys(this.keys.epochSecrets)).map(Number).sort((a, b) => a - b);
+  }
+
+  /** Stores the epoch's signed announcement unless one is there already. */
+  async addEpochAnnouncement(epoch: number, announcement: SignedEpochAnnouncement): Promise<void> {
+    await this.redis.hsetnx(this.keys.epochAnnouncements, String(epoch), JSON.stringify(announcement));
+  }
+
+  async epochAnnouncement(epoch: number): Promise<SignedEpochAnnouncement | undefined> {
+    const raw = await this.redis.hget(this.keys.epochAnnouncements, String(epoch));
+    return raw ? (JSON.parse(raw) as SignedEpochAnnouncement) : undefined;
+  }
+
+  /** The secret if it exists, without making one. */
+  async existingEpochSecret(epoch: number): Promise<string | undefined> {
+    return (await this.redis.hget(this.keys.epochSecrets, String(epoch))) ?? undefined;
   }
 }

@@ -36,6 +36,9 @@ export function redisKeys(prefix: string) {
     /** Signed checkpoints by tree size (JSON), and their sizes in order. */
     checkpoints: `${prefix}:protocol:checkpoints`,
     checkpointSizes: `${prefix}:protocol:checkpoint-sizes`,
+    /** Randomness epochs: their secrets (hex) and signed announcements (JSON), by epoch number. */
+    epochSecrets: `${prefix}:protocol:epoch-secrets`,
+    epochAnnouncements: `${prefix}:protocol:epoch-announcements`,
   };
 }
 export type RedisKeys = ReturnType<typeof redisKeys>;

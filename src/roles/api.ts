@@ -10,7 +10,7 @@ import { PoolAdministration } from '../services/pool-administration.js';
 import { RegistrarDesk } from '../services/registrar-desk.js';
 import { ServiceCatalogue } from '../services/service-catalogue.js';
 import { Tracking } from '../services/tracking.js';
-import { checkpointsOf, type Infrastructure, packetProgressOf, protocolMirrorOf } from './infrastructure.js';
+import { type Infrastructure, packetProgressOf, protocolTrailOf } from './infrastructure.js';
 
 /** The HTTP app's dependencies: its services over the shared infrastructure. */
 export function apiDepsOf(infra: Infrastructure): ApiDeps {
@@ -59,7 +59,7 @@ export function apiDepsOf(infra: Infrastructure): ApiDeps {
         catalogue,
         log: log.child({ component: 'pool-administration' }),
       }),
-      audit: new Audit(protocol, protocolMirrorOf(infra), checkpointsOf(infra)),
+      audit: new Audit(protocol, protocolTrailOf(infra)),
       tracking: new Tracking(packets),
       catalogue,
       office: new OfficeOverview({

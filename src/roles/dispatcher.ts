@@ -3,7 +3,7 @@ import { ReconcileLoop } from '../dispatch/reconcile-loop.js';
 import { connectRedis } from '../infra/redis.js';
 import { Dispatching, type DispatchOptions } from '../services/dispatching.js';
 import { Reconciler } from '../services/reconciler.js';
-import { checkpointsOf, type Infrastructure, packetProgressOf, protocolMirrorOf } from './infrastructure.js';
+import { type Infrastructure, packetProgressOf, protocolTrailOf } from './infrastructure.js';
 
 /** The dispatching service over the shared infrastructure, as the dispatcher role (and the tests) use it. */
 export function dispatchingOf(
@@ -16,8 +16,7 @@ export function dispatchingOf(
     registrars,
     readyQueue,
     protocol,
-    mirror: protocolMirrorOf(infra),
-    checkpoints: checkpointsOf(infra),
+    ...protocolTrailOf(infra),
     metrics: infra.metrics,
     log: infra.log.child({ component: 'dispatcher' }),
     options,

@@ -13,6 +13,7 @@ import { createRepositories, type Repositories } from '../repositories/index.js'
 import { Checkpoints } from '../services/checkpoints.js';
 import { PacketProgress } from '../services/packet-progress.js';
 import { ProtocolMirror } from '../services/protocol-mirror.js';
+import { RandomnessEpochs } from '../services/randomness-epochs.js';
 import { MinioObjectStore } from '../storage/minio-store.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { BullJobQueue } from '../workers/queues.js';
@@ -170,7 +171,7 @@ export const packetProgressOf = (infra: Infrastructure) =>
   });
 
 /** The protocol's S3 mirror, in the deployment's own folder of the bucket. */
-export const protocolMirrorOf = (infra: Infrastructure) =>
+const protocolMirrorOf = (infra: Infrastructure) =>
   new ProtocolMirror({
     protocol: infra.repositories.protocol,
     store: infra.store,
@@ -180,7 +181,7 @@ export const protocolMirrorOf = (infra: Infrastructure) =>
   });
 
 /** Signed checkpoints over the protocol, with the office key, stored next to its mirror. */
-export const checkpointsOf = (infra: Infrastructure) =>
+const checkpointsOf = (infra: Infrastructure) =>
   new Checkpoints({
     protocol: infra.repositories.protocol,
     store: infra.store,
@@ -189,3 +190,21 @@ export const checkpointsOf = (infra: Infrastructure) =>
     policy: infra.config.checkpoints,
     log: infra.log.child({ component: 'checkpoints' }),
   });
+
+/** The draws' randomness epochs: secrets committed ahead with the office key, revealed after. */
+const randomnessEpochsOf = (infra: Infrastructure) =>
+  new RandomnessEpochs({
+    protocol: infra.repositories.protocol,
+    store: infra.store,
+    deployment: infra.config.redis.prefix,
+    epochSeconds: infra.config.dispatch.epochSeconds,
+    identity: infra.signingIdentity,
+    log: infra.log.child({ component: 'randomness-epochs' }),
+  });
+
+/** What makes the protocol checkable from outside: its mirror, its signed checkpoints, its randomness epochs. */
+export const protocolTrailOf = (infra: Infrastructure) => ({
+  mirror: protocolMirrorOf(infra),
+  checkpoints: checkpointsOf(infra),
+  epochs: randomnessEpochsOf(infra),
+});

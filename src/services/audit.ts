@@ -1,15 +1,17 @@
-import type { SignedCheckpoint } from '../domain/checkpoint.js';
+import type { SignedCheckpoint, SignedEpochAnnouncement } from '../domain/checkpoint.js';
 import { type FairnessReport, fairnessOf } from '../domain/fairness.js';
 import { fail, type Outcome, ok } from '../domain/outcome.js';
 import { type ChainVerification, type ProtocolEntry, verifyChain } from '../domain/protocol.js';
 import type { ProtocolRepository } from '../repositories/protocol-repository.js';
 import type { Checkpoints, ConsistencyProof, InclusionProof } from './checkpoints.js';
 import type { ProtocolMirror } from './protocol-mirror.js';
+import type { RandomnessEpochs } from './randomness-epochs.js';
 
 export type AuditVerification =
   | (Extract<ChainVerification, { ok: true }> & {
       mirror: { mirrored: number; behind: number };
       checkpoints: { signed: number; coveredEntries: number };
+      draws: { verified: number; pending: number; uncommitted: number };
     })
   | Extract<ChainVerification, { ok: false }>;
 
@@ -17,8 +19,7 @@ export type AuditVerification =
 export class Audit {
   constructor(
     private readonly protocol: ProtocolRepository,
-    private readonly mirror: ProtocolMirror,
-    private readonly checkpoints: Checkpoints,
+    private readonly trail: { mirror: ProtocolMirror; checkpoints: Checkpoints; epochs: RandomnessEpochs },
   ) {}
 
   /** A page of entries after `after`; `next` is where the following page starts, or null at the end. */
@@ -46,35 +47,45 @@ export class Audit {
         brokenAt: verification.head.seq + 1,
         reason: 'entries after this point are missing',
       };
-    const mirror = await this.mirror.compare(entries);
+    const mirror = await this.trail.mirror.compare(entries);
     if (!mirror.ok)
       return { ok: false, entries: entries.length, brokenAt: mirror.seq, reason: mirror.reason };
-    const signed = await this.checkpoints.verify(entries);
+    const signed = await this.trail.checkpoints.verify(entries);
     if (!signed.ok)
       return { ok: false, entries: entries.length, brokenAt: signed.brokenAt, reason: signed.reason };
+    const draws = await this.trail.epochs.verifyDraws(entries);
+    if (!draws.ok)
+      return { ok: false, entries: entries.length, brokenAt: draws.brokenAt, reason: draws.reason };
     return {
       ...verification,
       mirror: { mirrored: mirror.mirrored, behind: mirror.behind },
       checkpoints: { signed: signed.checkpoints, coveredEntries: signed.coveredEntries },
+      draws: { verified: draws.verified, pending: draws.pending, uncommitted: draws.uncommitted },
     };
   }
 
   /** The signed checkpoint of `size`, or the latest. */
   async checkpoint(size?: number): Promise<Outcome<SignedCheckpoint>> {
-    const checkpoint = await this.checkpoints.checkpoint(size);
+    const checkpoint = await this.trail.checkpoints.checkpoint(size);
     return checkpoint ? ok(checkpoint) : fail({ code: 'not_found', what: 'Checkpoint' });
   }
 
   /** That entry `seq` is in the protocol's first `treeSize` entries (default: all of them). */
   async inclusionProof(seq: number, treeSize?: number): Promise<Outcome<InclusionProof>> {
-    const proof = await this.checkpoints.inclusionProof(seq, treeSize);
+    const proof = await this.trail.checkpoints.inclusionProof(seq, treeSize);
     return proof ? ok(proof) : fail({ code: 'not_found', what: 'Protocol entry' });
   }
 
   /** That the protocol's first `to` entries extend its first `from`. */
   async consistencyProof(from: number, to: number): Promise<Outcome<ConsistencyProof>> {
-    const proof = await this.checkpoints.consistencyProof(from, to);
+    const proof = await this.trail.checkpoints.consistencyProof(from, to);
     return proof ? ok(proof) : fail({ code: 'not_found', what: 'Protocol entry' });
+  }
+
+  /** A randomness epoch's signed announcement, and its secret once it has ended. */
+  async epoch(epoch: number): Promise<Outcome<{ announcement: SignedEpochAnnouncement; secret?: string }>> {
+    const found = await this.trail.epochs.epoch(epoch);
+    return found ? ok(found) : fail({ code: 'not_found', what: 'Epoch' });
   }
 
   async fairness(): Promise<FairnessReport> {

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { cryptoRandomIndex, planDraw, type RandomIndex } from '../domain/draw.js';
+import { committedIndex, epochOf } from '../domain/committed-random.js';
+import { planDraw } from '../domain/draw.js';
 import type { Logger } from '../infra/logger.js';
 import type { Metrics } from '../infra/metrics.js';
 import type { PacketRepository } from '../repositories/packet-repository.js';
@@ -8,6 +9,7 @@ import type { ReadyQueueRepository } from '../repositories/ready-queue-repositor
 import type { RegistrarRepository } from '../repositories/registrar-repository.js';
 import type { Checkpoints } from './checkpoints.js';
 import type { ProtocolMirror } from './protocol-mirror.js';
+import type { RandomnessEpochs } from './randomness-epochs.js';
 
 export type DispatchOptions = {
   /** Fewer eligible free registrars than this and the packet waits (DISPATCH_MIN_POOL). */
@@ -26,7 +28,8 @@ export type DispatchingDeps = {
   metrics: Metrics;
   log: Logger;
   options: DispatchOptions;
-  random?: RandomIndex;
+  /** Where each draw's indexes come from: the current epoch's committed secret. */
+  epochs: RandomnessEpochs;
 };
 
 /** Upper bound on draws in one pass, so a pathological state cannot spin forever. */
@@ -37,30 +40,33 @@ const MAX_DRAWS_PER_PASS = 10_000;
  * number of dispatchers may run, and one that crashes mid-draw loses nothing (its draw never committed).
  */
 export class Dispatching {
-  private readonly random: RandomIndex;
-
-  constructor(private readonly deps: DispatchingDeps) {
-    this.random = deps.random ?? cryptoRandomIndex;
-  }
+  constructor(private readonly deps: DispatchingDeps) {}
 
   /** Draws until no waiting packet can be served (or `signal` aborts); returns how many packets were assigned. */
   async dispatchAll(signal?: AbortSignal): Promise<number> {
-    const { packets, registrars, readyQueue, metrics, log, options } = this.deps;
+    const { packets, registrars, readyQueue, protocol, epochs, metrics, log, options } = this.deps;
     let assigned = 0;
+    let randomness = await epochs.prepare();
     for (let pass = 0; pass < MAX_DRAWS_PER_PASS && !signal?.aborted; pass++) {
       const waiting = await readyQueue.waitingPackets();
       metrics.waitingPackets.set(waiting.length);
       if (waiting.length === 0) break;
+      if (epochOf(Date.now(), epochs.epochSeconds) !== randomness.epoch) randomness = await epochs.prepare();
+      const { secret, epoch } = randomness;
+      // The head the draw extends is one of its random inputs; the assignment fails if it moved meanwhile.
+      const head = await protocol.head();
       const { draw, starved } = planDraw(waiting, await registrars.list(), {
         minPool: options.minPool,
         window: options.window,
-        random: this.random,
+        random: (n, purpose, inputs) => committedIndex(secret, purpose, inputs, n),
+        prevHash: head.hash,
+        epoch,
       });
       await readyQueue.markWaited(starved.filter((packet) => !packet.waited).map((packet) => packet.id));
       metrics.starvedPackets.set(starved.length);
       if (!draw) break;
 
-      const { outcome, entry } = await packets.assign(draw.entry);
+      const { outcome, entry } = await packets.assign(draw.entry, head);
       const context = {
         packetId: draw.entry.packetId,
         reason: draw.entry.reason,

@@ -44,3 +44,9 @@ export const protocolEntryKey = (deployment: string, seq: number) =>
 /** Signed checkpoints of the protocol, by tree size, next to its mirror; written once. */
 export const checkpointKey = (deployment: string, treeSize: number) =>
   `protocol/${deployment}/checkpoints/${String(treeSize).padStart(10, '0')}.json`;
+
+/** An epoch's signed announcement (before it begins) and its revealed secret (after it ends); written once. */
+export const epochAnnouncementKey = (deployment: string, epoch: number) =>
+  `protocol/${deployment}/epochs/${epoch}.announcement.json`;
+export const epochSecretKey = (deployment: string, epoch: number) =>
+  `protocol/${deployment}/epochs/${epoch}.secret.json`;

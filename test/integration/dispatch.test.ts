@@ -1,9 +1,10 @@
-import { verify as cryptoVerify, X509Certificate } from 'node:crypto';
+import { createHash, verify as cryptoVerify, X509Certificate } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import type { Dispatcher } from '../../src/dispatch/dispatcher.js';
 import { checkpointMessage, protocolLeaf, type SignedCheckpoint } from '../../src/domain/checkpoint.js';
+import { epochOf } from '../../src/domain/committed-random.js';
 import { chiSquarePValue, fairnessOf } from '../../src/domain/fairness.js';
 import { verifyConsistency, verifyInclusion } from '../../src/domain/merkle.js';
 import {
@@ -264,6 +265,71 @@ describe('redistribution and exclusions', () => {
     expect(draw.packetWindow.packetIds).toEqual(waiting.slice(0, 3).map((packet) => packet.id));
     expect(draw.packetId).toBe(draw.packetWindow.packetIds[draw.packetWindow.randomIndex]);
     expect(draw).toMatchObject({ chosen: registrar, reason: 'registrar_free' });
+  });
+});
+
+describe('committed randomness', () => {
+  // Four-second epochs, so that one test sees an epoch announced ahead, drawn in, ended and revealed.
+  const held = useTestStack('epochs', { DRAW_EPOCH_SECONDS: '4' });
+  const api = apiClient(() => held.stack.app);
+  const verify = () =>
+    api.json('GET', '/v1/audit/verify', TEST_ADMIN_TOKEN).then((response) => response.json());
+  const waitForEpoch = async (epoch: number) => {
+    while (epochOf(Date.now(), 4) < epoch) await sleep(50);
+  };
+
+  it('draws from a secret signed before its epoch and revealed after; a chosen index is caught', async () => {
+    const { infra, prefix } = held.stack;
+    await freeRegistrars(infra, 4, ['epoch-service']);
+    const dispatcher = dispatcherFor(infra);
+    await dispatcher.dispatchAll(); // announces this epoch (late: it began already) and the next (ahead)
+    const drawEpoch = epochOf(Date.now(), 4) + 1;
+    await waitForEpoch(drawEpoch);
+    const drawn: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      drawn.push((await readyPacket(infra, 'epoch-service')).id);
+      await dispatcher.dispatchAll();
+    }
+    const entries = await infra.repositories.protocol.entries();
+    const draws = drawsOf(entries).filter((entry) => drawn.includes(entry.packetId));
+    expect(draws.map((entry) => entry.epoch)).toEqual([drawEpoch, drawEpoch, drawEpoch]);
+    expect(await verify()).toMatchObject({ ok: true, draws: { pending: 3 } });
+
+    // The epoch ends; the next pass reveals its secret, the one whose SHA-256 was signed before it began.
+    await waitForEpoch(drawEpoch + 1);
+    await dispatcher.dispatchAll();
+    const epoch = (await api.json('GET', `/v1/audit/epoch/${drawEpoch}`, TEST_ADMIN_TOKEN)).json();
+    expect(Date.parse(epoch.announcement.body.announcedAt)).toBeLessThan(drawEpoch * 4000);
+    expect(createHash('sha256').update(Buffer.from(epoch.secret, 'hex')).digest('hex')).toBe(
+      epoch.announcement.body.commitment,
+    );
+    expect(await verify()).toMatchObject({ ok: true, draws: { verified: 3, pending: 0 } });
+
+    // Someone with Redis and bucket write access logs another registrar for the second draw, reseals the chain,
+    // rewrites the mirror and deletes the checkpoints that would give him away: the epoch's secret still does.
+    const key = `${prefix}:protocol`;
+    const all = (await infra.redis.lrange(key, 0, -1)).map((line) => JSON.parse(line) as ProtocolEntry);
+    const target = all.findIndex((entry) => entry.type === 'draw' && entry.packetId === drawn[1]);
+    const forged = all[target] as ProtocolEntry & DrawEntry;
+    forged.randomIndex = (forged.randomIndex + 1) % forged.eligible.length;
+    forged.chosen = forged.eligible[forged.randomIndex]!;
+    for (let i = target; i < all.length; i++) {
+      const { hash: _old, ...unsealed } = { ...all[i]!, prevHash: all[i - 1]!.hash };
+      all[i] = { ...unsealed, hash: hashEntry(unsealed) } as ProtocolEntry;
+      await infra.redis.lset(key, i, JSON.stringify(all[i]));
+      await infra.store.put(
+        `protocol/${prefix}/${String(all[i]!.seq).padStart(10, '0')}.json`,
+        Buffer.from(JSON.stringify(all[i])),
+        'application/json',
+      );
+    }
+    await infra.redis.hset(`${key}:head`, 'hash', all.at(-1)!.hash);
+    await infra.redis.del(`${key}:checkpoints`, `${key}:checkpoint-sizes`);
+    expect(await verify()).toMatchObject({
+      ok: false,
+      brokenAt: forged.seq,
+      reason: expect.stringMatching(/randomIndex is \d; the epoch's secret gives \d/),
+    });
   });
 });
 

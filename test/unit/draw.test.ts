@@ -22,16 +22,20 @@ const waiting = (id: string, extra: Partial<WaitingPacket> = {}): WaitingPacket 
   ...extra,
 });
 
+const HEAD = 'a'.repeat(64);
+
 /** A random source that answers from a script and records every question (the size of each range drawn from). */
 function scripted(answers: number[]) {
   const asked: number[] = [];
-  const random: RandomIndex = (n) => {
+  const inputs: Array<{ purpose: string; inputs: unknown }> = [];
+  const random: RandomIndex = (n, purpose, drawn) => {
     asked.push(n);
+    inputs.push({ purpose, inputs: drawn });
     const answer = answers.shift() ?? 0;
     if (answer >= n) throw new Error(`scripted ${answer} is outside [0, ${n})`);
     return answer;
   };
-  return { random, asked };
+  return { random, asked, inputs };
 }
 
 describe('pool for a packet', () => {
@@ -66,7 +70,12 @@ describe('planning a draw', () => {
 
   it('draws the registrar uniformly by index from the sorted pool, and writes down what it drew', () => {
     const { random, asked } = scripted([0, 2]);
-    const { draw, starved } = planDraw([waiting('pk_1')], free, { minPool: 1, window: 3, random });
+    const { draw, starved } = planDraw([waiting('pk_1')], free, {
+      minPool: 1,
+      window: 3,
+      random,
+      prevHash: HEAD,
+    });
     expect(starved).toEqual([]);
     expect(asked).toEqual([1, 3]);
     expect(draw?.entry).toMatchObject({
@@ -84,14 +93,19 @@ describe('planning a draw', () => {
     const { random, asked } = scripted([]);
     const first = waiting('pk_1');
     const taxPacket = waiting('pk_2', { service: 'tax' });
-    const { draw, starved } = planDraw([first, taxPacket], free, { minPool: 4, window: 3, random });
+    const { draw, starved } = planDraw([first, taxPacket], free, {
+      minPool: 4,
+      window: 3,
+      random,
+      prevHash: HEAD,
+    });
     expect(draw).toBeUndefined();
     expect(starved.map((packet) => packet.id)).toEqual(['pk_1', 'pk_2']);
     expect(asked).toEqual([]);
   });
 
   it('draws among the oldest `window` servable packets, skipping the starved ones', () => {
-    const { random } = scripted([2, 1]);
+    const { random, inputs } = scripted([2, 1]);
     const packets = [
       waiting('pk_tax', { service: 'tax' }),
       waiting('pk_1'),
@@ -99,15 +113,33 @@ describe('planning a draw', () => {
       waiting('pk_3'),
       waiting('pk_4'),
     ];
-    const { draw, starved } = planDraw(packets, free, { minPool: 1, window: 3, random });
+    const { draw, starved } = planDraw(packets, free, { minPool: 1, window: 3, random, prevHash: HEAD });
     expect(starved.map((packet) => packet.id)).toEqual(['pk_tax']);
     expect(draw?.entry.packetWindow).toEqual({ packetIds: ['pk_1', 'pk_2', 'pk_3'], randomIndex: 2 });
     expect(draw?.entry).toMatchObject({ packetId: 'pk_3', chosen: 'rg_b' });
+    // Each index is asked for with what it is about, all fixed before the draw and all written in the entry.
+    expect(inputs).toEqual([
+      { purpose: 'packet', inputs: { prevHash: HEAD, packetIds: ['pk_1', 'pk_2', 'pk_3'] } },
+      {
+        purpose: 'registrar',
+        inputs: {
+          prevHash: HEAD,
+          packetId: 'pk_3',
+          pdfSha256: draw?.entry.pdfSha256,
+          eligible: draw?.entry.eligible,
+        },
+      },
+    ]);
   });
 
   it('names the reason: a packet that waited is drawn because a registrar turned free', () => {
     const { random } = scripted([0, 0]);
-    const { draw } = planDraw([waiting('pk_1', { waited: true })], free, { minPool: 1, window: 3, random });
+    const { draw } = planDraw([waiting('pk_1', { waited: true })], free, {
+      minPool: 1,
+      window: 3,
+      random,
+      prevHash: HEAD,
+    });
     expect(draw?.entry.reason).toBe('registrar_free');
   });
 
@@ -119,7 +151,7 @@ describe('planning a draw', () => {
       previousSeq: 41,
       exclusions: new Map([['rg_a', 'recused' as const]]),
     });
-    const { draw } = planDraw([packet], free, { minPool: 1, window: 3, random });
+    const { draw } = planDraw([packet], free, { minPool: 1, window: 3, random, prevHash: HEAD });
     expect(draw?.entry).toMatchObject({
       reason: 'recusal',
       previousSeq: 41,
@@ -134,6 +166,7 @@ describe('planning a draw', () => {
       minPool: 1,
       window: 3,
       random,
+      prevHash: HEAD,
     });
     expect(draw).toBeUndefined();
     expect(starved).toHaveLength(1);

@@ -17,6 +17,7 @@ import {
   inclusionProof,
   officeNow,
   packetId,
+  randomnessEpoch,
   registrar,
   service,
   signedCheckpoint,
@@ -260,6 +261,20 @@ export function adminRoutes(deps: ApiDeps, auth: Auth): FastifyPluginAsyncZod {
         },
       },
       async (request) => unwrap(await audit.consistencyProof(request.query.from, request.query.to)),
+    );
+
+    app.get(
+      '/v1/audit/epoch/:epoch',
+      {
+        schema: {
+          tags: ['admin'],
+          summary:
+            'A randomness epoch: the signed commitment to its secret (made before it began) and, once over, the secret',
+          params: z.object({ epoch: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }),
+          response: { 200: randomnessEpoch, 404: errorResponse, ...errors },
+        },
+      },
+      async (request) => unwrap(await audit.epoch(request.params.epoch)),
     );
 
     app.get(
