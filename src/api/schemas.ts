@@ -270,3 +270,13 @@ export const randomnessEpoch = z.object({
   }),
   secret: hexHash.optional(),
 });
+
+export const protocolExport = z.object({
+  format: z.literal('scan-office-protocol-export/1'),
+  deployment: z.string(),
+  exportedAt: z.string(),
+  certificate: z.string(),
+  entries: z.array(z.record(z.string(), z.unknown())),
+  checkpoints: z.array(signedCheckpoint),
+  epochs: z.array(randomnessEpoch.extend({ epoch: z.number() })),
+});

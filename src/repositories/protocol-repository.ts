@@ -80,4 +80,9 @@ export class ProtocolRepository {
   async existingEpochSecret(epoch: number): Promise<string | undefined> {
     return (await this.redis.hget(this.keys.epochSecrets, String(epoch))) ?? undefined;
   }
+
+  /** Epochs that have an announcement, ascending. */
+  async announcedEpochs(): Promise<number[]> {
+    return (await this.redis.hkeys(this.keys.epochAnnouncements)).map(Number).sort((a, b) => a - b);
+  }
 }

@@ -1,3 +1,4 @@
+import type { ProtocolExport } from '../domain/audit-trail.js';
 import type { SignedCheckpoint, SignedEpochAnnouncement } from '../domain/checkpoint.js';
 import { type FairnessReport, fairnessOf } from '../domain/fairness.js';
 import { fail, type Outcome, ok } from '../domain/outcome.js';
@@ -86,6 +87,22 @@ export class Audit {
   async epoch(epoch: number): Promise<Outcome<{ announcement: SignedEpochAnnouncement; secret?: string }>> {
     const found = await this.trail.epochs.epoch(epoch);
     return found ? ok(found) : fail({ code: 'not_found', what: 'Epoch' });
+  }
+
+  /** Everything the offline auditor needs (`npm run audit -- <file>`), as of now. */
+  async export(): Promise<ProtocolExport> {
+    const { checkpoints, epochs } = this.trail;
+    const entries = await this.protocol.entries();
+    const published = await epochs.published(await epochs.announcedEpochs());
+    return {
+      format: 'scan-office-protocol-export/1',
+      deployment: checkpoints.deployment,
+      exportedAt: new Date().toISOString(),
+      certificate: (await checkpoints.officeCertificate()).toString('base64'),
+      entries,
+      checkpoints: await checkpoints.all(),
+      epochs: [...published].map(([epoch, found]) => ({ epoch, ...found })),
+    };
   }
 
   async fairness(): Promise<FairnessReport> {

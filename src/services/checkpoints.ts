@@ -1,3 +1,4 @@
+import { type CheckpointVerification, type Trust, verifyCheckpoints } from '../domain/audit-trail.js';
 import {
   type CheckpointBody,
   checkpointMessage,
@@ -8,16 +9,12 @@ import { consistencyPath, inclusionPath, rootOf } from '../domain/merkle.js';
 import type { ProtocolEntry } from '../domain/protocol.js';
 import type { Logger } from '../infra/logger.js';
 import type { SigningIdentity } from '../pipeline/pades.js';
-import { signedBy, signWithIdentity } from '../pipeline/plain-signature.js';
+import { signWithIdentity } from '../pipeline/plain-signature.js';
 import type { ProtocolRepository } from '../repositories/protocol-repository.js';
 import { checkpointKey } from '../storage/object-keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
 export type CheckpointPolicy = { everyEntries: number; everySeconds: number };
-
-export type CheckpointVerification =
-  | { ok: true; checkpoints: number; coveredEntries: number }
-  | { ok: false; brokenAt: number; reason: string };
 
 export type InclusionProof = { seq: number; treeSize: number; leafHash: string; path: string[] };
 export type ConsistencyProof = { from: number; to: number; path: string[] };
@@ -103,40 +100,28 @@ export class Checkpoints {
     return { from, to, path: hex(consistencyPath(leaves, from)) };
   }
 
-  /**
-   * Every checkpoint must be signed by the office certificate, cover no more entries than there are, and have the
-   * root of the entries it covers; points at the first entry no valid checkpoint vouches for as it is now.
-   */
+  /** Every stored checkpoint checked against the entries and the office certificate (domain/audit-trail.ts). */
   async verify(entries: ProtocolEntry[]): Promise<CheckpointVerification> {
-    const office = (await this.deps.identity()).certificates[0]!;
-    const leaves = entries.map(protocolLeaf);
-    let covered = 0;
+    return verifyCheckpoints(entries, await this.all(), await this.trust());
+  }
+
+  /** Every stored checkpoint, by size. */
+  async all(): Promise<SignedCheckpoint[]> {
     const sizes = await this.deps.protocol.checkpointSizes();
-    for (const size of sizes) {
-      const checkpoint = await this.deps.protocol.checkpoint(size);
-      const broken = (reason: string): CheckpointVerification => ({
-        ok: false,
-        brokenAt: covered + 1,
-        reason,
-      });
-      if (!checkpoint) return broken(`checkpoint ${size} is listed but missing`);
-      const { body } = checkpoint;
-      if (!Buffer.from(checkpoint.certificate, 'base64').equals(office))
-        return broken(`checkpoint ${size} is not signed with the office certificate`);
-      if (!signedBy(checkpointMessage(body), Buffer.from(checkpoint.signature, 'base64'), office))
-        return broken(`checkpoint ${size} has an invalid signature`);
-      if (body.treeSize !== size || body.deployment !== this.deps.deployment)
-        return broken(`checkpoint ${size} is about another protocol`);
-      if (size > leaves.length)
-        return {
-          ok: false,
-          brokenAt: leaves.length + 1,
-          reason: `checkpoint ${size} signed entries that are gone`,
-        };
-      if (rootOf(leaves.slice(0, size)).toString('hex') !== body.rootHash)
-        return broken(`entries ${covered + 1}–${size} are not the ones checkpoint ${size} signed`);
-      covered = size;
-    }
-    return { ok: true, checkpoints: sizes.length, coveredEntries: covered };
+    const found = await Promise.all(sizes.map((size) => this.deps.protocol.checkpoint(size)));
+    return found.filter((checkpoint) => checkpoint !== undefined);
+  }
+
+  get deployment(): string {
+    return this.deps.deployment;
+  }
+
+  /** The certificate checkpoints are signed with: the office's. */
+  async officeCertificate(): Promise<Buffer> {
+    return (await this.deps.identity()).certificates[0]!;
+  }
+
+  private async trust(): Promise<Trust> {
+    return { deployment: this.deps.deployment, certificate: await this.officeCertificate() };
   }
 }

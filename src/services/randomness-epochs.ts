@@ -1,28 +1,17 @@
+import { type DrawVerification, type PublishedEpoch, verifyDraws } from '../domain/audit-trail.js';
 import {
   type EpochAnnouncementBody,
   epochAnnouncementMessage,
   type SignedEpochAnnouncement,
 } from '../domain/checkpoint.js';
-import { commitmentOf, drawMismatch, epochOf, epochStartMs } from '../domain/committed-random.js';
+import { commitmentOf, epochOf } from '../domain/committed-random.js';
 import type { ProtocolEntry } from '../domain/protocol.js';
 import type { Logger } from '../infra/logger.js';
 import type { SigningIdentity } from '../pipeline/pades.js';
-import { signedBy, signWithIdentity } from '../pipeline/plain-signature.js';
+import { signWithIdentity } from '../pipeline/plain-signature.js';
 import type { ProtocolRepository } from '../repositories/protocol-repository.js';
 import { epochAnnouncementKey, epochSecretKey } from '../storage/object-keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
-
-export type DrawVerification =
-  | {
-      ok: true;
-      /** Draws recomputed from their epoch's revealed secret. */
-      verified: number;
-      /** Draws of an epoch not over yet (its secret is not revealed). */
-      pending: number;
-      /** Draws whose epoch was announced only after it began (a deployment's first epoch), or without one. */
-      uncommitted: number;
-    }
-  | { ok: false; brokenAt: number; reason: string };
 
 /**
  * The randomness epochs (committed-random.ts): before an epoch begins its secret's SHA-256 is signed with the office
@@ -106,55 +95,29 @@ export class RandomnessEpochs {
     return { announcement, ...(secret ? { secret } : {}) };
   }
 
-  /**
-   * Recomputes every draw of an ended epoch from its secret, after checking that the secret is the one the office
-   * signed before the epoch began and that the draw was made in that epoch.
-   */
+  /** Every draw of an ended epoch recomputed from its secret (domain/audit-trail.ts). */
   async verifyDraws(entries: ProtocolEntry[], now = new Date()): Promise<DrawVerification> {
-    const office = (await this.deps.identity()).certificates[0]!;
-    const current = epochOf(now.getTime(), this.deps.epochSeconds);
-    const known = new Map<number, { committedInAdvance: boolean; secret?: string } | string>();
-    const epochFacts = async (epoch: number) => {
-      const announcement = await this.deps.protocol.epochAnnouncement(epoch);
-      if (!announcement) return `epoch ${epoch} was never announced`;
-      const { body } = announcement;
-      if (!Buffer.from(announcement.certificate, 'base64').equals(office))
-        return `epoch ${epoch}'s announcement is not signed with the office certificate`;
-      if (!signedBy(epochAnnouncementMessage(body), Buffer.from(announcement.signature, 'base64'), office))
-        return `epoch ${epoch}'s announcement has an invalid signature`;
-      if (body.epoch !== epoch || body.deployment !== this.deps.deployment)
-        return `epoch ${epoch}'s announcement is about another epoch`;
-      const committedInAdvance = Date.parse(body.announcedAt) < epochStartMs(epoch, body.epochSeconds);
-      if (epoch >= current) return { committedInAdvance };
-      const secret = await this.deps.protocol.existingEpochSecret(epoch);
-      if (!secret || commitmentOf(secret) !== body.commitment)
-        return `epoch ${epoch}'s secret is not the one announced`;
-      return { committedInAdvance, secret };
-    };
-    const counts = { verified: 0, pending: 0, uncommitted: 0 };
-    for (const entry of entries) {
-      if (entry.type !== 'draw') continue;
-      if (entry.epoch === undefined) {
-        counts.uncommitted++;
-        continue;
-      }
-      const broken = (reason: string): DrawVerification => ({ ok: false, brokenAt: entry.seq, reason });
-      const drawnIn = epochOf(Date.parse(entry.at), this.deps.epochSeconds);
-      // Planned at the end of one epoch and written at the start of the next: that much and no more.
-      if (drawnIn !== entry.epoch && drawnIn !== entry.epoch + 1)
-        return broken(`a draw at ${entry.at} names epoch ${entry.epoch}`);
-      if (!known.has(entry.epoch)) known.set(entry.epoch, await epochFacts(entry.epoch));
-      const facts = known.get(entry.epoch)!;
-      if (typeof facts === 'string') return broken(facts);
-      if (!facts.committedInAdvance) counts.uncommitted++;
-      if (!facts.secret) {
-        counts.pending++;
-        continue;
-      }
-      const mismatch = drawMismatch(entry, facts.secret);
-      if (mismatch) return broken(mismatch);
-      if (facts.committedInAdvance) counts.verified++;
+    const epochs = new Set(
+      entries.flatMap((entry) => (entry.type === 'draw' && entry.epoch !== undefined ? [entry.epoch] : [])),
+    );
+    return verifyDraws(entries, await this.published([...epochs], now), {
+      deployment: this.deps.deployment,
+      certificate: (await this.deps.identity()).certificates[0]!,
+    });
+  }
+
+  /** The epochs as published now: announcements, and secrets of the ended ones. */
+  async published(epochs: number[], now = new Date()): Promise<Map<number, PublishedEpoch>> {
+    const found = new Map<number, PublishedEpoch>();
+    for (const epoch of epochs) {
+      const published = await this.epoch(epoch, now);
+      if (published) found.set(epoch, published);
     }
-    return { ok: true, ...counts };
+    return found;
+  }
+
+  /** Every epoch announced so far. */
+  announcedEpochs(): Promise<number[]> {
+    return this.deps.protocol.announcedEpochs();
   }
 }

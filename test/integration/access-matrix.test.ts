@@ -166,6 +166,7 @@ const rows: Row[] = [
   // This stack draws nobody: an admin gets past the door and finds no checkpoint or entry (404), others do not.
   { route: 'GET /v1/audit/checkpoint', prepare: at('/v1/audit/checkpoint'), allowed: { admin: 404 } },
   { route: 'GET /v1/audit/proof/{seq}', prepare: at('/v1/audit/proof/1'), allowed: { admin: 404 } },
+  { route: 'GET /v1/audit/export', prepare: at('/v1/audit/export'), allowed: { admin: 200 } },
   { route: 'GET /v1/audit/epoch/{epoch}', prepare: at('/v1/audit/epoch/1'), allowed: { admin: 404 } },
   {
     route: 'GET /v1/audit/consistency',

@@ -1,5 +1,10 @@
-import { createHash, verify as cryptoVerify, X509Certificate } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { createHash, verify as cryptoVerify, randomUUID, X509Certificate } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import type { Dispatcher } from '../../src/dispatch/dispatcher.js';
@@ -15,9 +20,13 @@ import {
   verifyChain,
 } from '../../src/domain/protocol.js';
 import { connectRedis } from '../../src/infra/redis.js';
+import { loadSigningIdentity } from '../../src/infra/signing-identity.js';
 import { apiClient, errorCodeOf } from '../helpers/api-client.js';
 import { dispatcherFor, dispatchLoopFor, freeRegistrars, readyPacket } from '../helpers/dispatch.js';
 import { TEST_ADMIN_TOKEN, useTestStack } from '../helpers/stack.js';
+
+const run = promisify(execFile);
+const AUDIT_CLI = path.resolve(import.meta.dirname, '../../src/cli/audit.ts');
 
 const drawsOf = (entries: ProtocolEntry[]) =>
   entries.filter((entry): entry is ProtocolEntry & DrawEntry => entry.type === 'draw');
@@ -304,6 +313,52 @@ describe('committed randomness', () => {
       epoch.announcement.body.commitment,
     );
     expect(await verify()).toMatchObject({ ok: true, draws: { verified: 3, pending: 0 } });
+
+    // The offline auditor, on the export and the office certificate alone, as its own process.
+    const exported = (await api.json('GET', '/v1/audit/export', TEST_ADMIN_TOKEN)).json();
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'audit-export-'));
+    const certificate = path.join(dir, 'office.der');
+    await writeFile(certificate, (await infra.signingIdentity()).certificates[0]!);
+    const audit = async (content: unknown, pin = certificate) => {
+      const file = path.join(dir, `export-${randomUUID()}.json`);
+      await writeFile(file, JSON.stringify(content));
+      return run(process.execPath, ['--import', 'tsx', AUDIT_CLI, file, '--certificate', pin]).then(
+        ({ stdout }) => ({ code: 0, stdout }),
+        (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),
+      );
+    };
+    try {
+      const honest = await audit(exported);
+      expect(honest.stdout).toMatch(/OK +draws recomputed from revealed epoch secrets: 3 recomputed/);
+      expect(honest.stdout).toMatch(/Everything holds/);
+      expect(honest.code).toBe(0);
+      // The second draw given to another registrar in the file, the chain resealed: the epoch secret disagrees.
+      const entries = structuredClone(exported.entries) as ProtocolEntry[];
+      const target = entries.findIndex((entry) => entry.type === 'draw' && entry.packetId === drawn[1]);
+      const draw = entries[target] as ProtocolEntry & DrawEntry;
+      draw.randomIndex = (draw.randomIndex + 1) % draw.eligible.length;
+      draw.chosen = draw.eligible[draw.randomIndex]!;
+      for (let i = target; i < entries.length; i++) {
+        const { hash: _old, ...unsealed } = { ...entries[i]!, prevHash: entries[i - 1]!.hash };
+        entries[i] = { ...unsealed, hash: hashEntry(unsealed) } as ProtocolEntry;
+      }
+      const forged = await audit({ ...exported, entries });
+      expect(forged.stdout).toMatch(new RegExp(`FAIL +draws recomputed .*entry ${draw.seq}: randomIndex`));
+      expect(forged.code).toBe(1);
+      // Without its checkpoints nothing vouches for the entries; under another certificate nothing holds.
+      expect((await audit({ ...exported, checkpoints: [] })).code).toBe(1);
+      const stranger = path.join(dir, 'stranger.der');
+      const strangerIdentity = await loadSigningIdentity(
+        { kind: 'generated', dataDir: dir, office: 'Somebody else' },
+        infra.log,
+      );
+      await writeFile(stranger, strangerIdentity.certificates[0]!);
+      const pinnedWrong = await audit(exported, stranger);
+      expect(pinnedWrong.stdout).toMatch(/FAIL +office certificate/);
+      expect(pinnedWrong.code).toBe(1);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
 
     // Someone with Redis and bucket write access logs another registrar for the second draw, reseals the chain,
     // rewrites the mirror and deletes the checkpoints that would give him away: the epoch's secret still does.

@@ -9,7 +9,7 @@ import {
   epochStartMs,
 } from '../../src/domain/committed-random.js';
 import { chiSquarePValue } from '../../src/domain/fairness.js';
-import type { DrawEntry } from '../../src/domain/protocol.js';
+import { drawEntry } from './fakes/draw-entry.js';
 
 const secret = `${'c0ffee'.repeat(10)}beef`;
 const head = 'a'.repeat(64);
@@ -54,18 +54,12 @@ describe('a logged draw checked against its epoch secret', () => {
     drawInputs.registrar(head, packetId, 'b'.repeat(64), eligible),
     4,
   );
-  const honest: DrawEntry & { prevHash: string } = {
-    type: 'draw',
-    packetId,
-    pdfSha256: 'b'.repeat(64),
-    service: 'land',
-    reason: 'ready',
-    eligible,
-    excluded: [],
-    randomIndex,
-    chosen: eligible[randomIndex]!,
-    packetWindow: { packetIds, randomIndex: packetIndex },
-    epoch: 1,
+  const honest = {
+    ...drawEntry(packetId, eligible, {
+      randomIndex,
+      packetWindow: { packetIds, randomIndex: packetIndex },
+      epoch: 1,
+    }),
     prevHash: head,
   };
 

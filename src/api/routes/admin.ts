@@ -17,6 +17,7 @@ import {
   inclusionProof,
   officeNow,
   packetId,
+  protocolExport,
   randomnessEpoch,
   registrar,
   service,
@@ -275,6 +276,19 @@ export function adminRoutes(deps: ApiDeps, auth: Auth): FastifyPluginAsyncZod {
         },
       },
       async (request) => unwrap(await audit.epoch(request.params.epoch)),
+    );
+
+    app.get(
+      '/v1/audit/export',
+      {
+        schema: {
+          tags: ['admin'],
+          summary:
+            'The whole protocol with its signed checkpoints, epoch announcements and revealed secrets and the office certificate, for `npm run audit`',
+          response: { 200: protocolExport, ...errors },
+        },
+      },
+      async () => audit.export(),
     );
 
     app.get(
