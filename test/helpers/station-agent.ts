@@ -27,6 +27,21 @@ export type AgentProcess = {
   exitCode: Promise<number | null>;
 };
 
+const running = new Set<ChildProcess>();
+
+/** Kills every agent a test started and did not stop (a failed assertion leaves it watching its folder). */
+export async function killStationAgents(): Promise<void> {
+  await Promise.all(
+    [...running].map(async (child) => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await once(child, 'exit');
+      }
+    }),
+  );
+  running.clear();
+}
+
 /** Runs the station agent as its own process (through tsx), with `--json` so that tests can follow its events. */
 export function startStationAgent(args: string[]): AgentProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', STATION_AGENT_MAIN, ...args, '--json'], {
@@ -62,7 +77,11 @@ export function startStationAgent(args: string[]): AgentProcess {
   child.stderr?.on('data', (chunk) => {
     text += chunk;
   });
-  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  running.add(child);
+  const exited = once(child, 'exit').then(([code]) => {
+    running.delete(child);
+    return code as number | null;
+  });
   return {
     child,
     events,

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { PDFDocument } from 'pdf-lib';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { generatePage } from '../../fixtures/page-generator.js';
 import type { Infrastructure } from '../../src/roles/infrastructure.js';
 import { PacketJournal } from '../../src/station-agent/journal-store.js';
@@ -16,6 +16,7 @@ import { startTestStack, type TestStack } from '../helpers/stack.js';
 import {
   type AgentEvent,
   type AgentProcess,
+  killStationAgents,
   STATION_AGENT_MAIN,
   startStationAgent,
 } from '../helpers/station-agent.js';
@@ -144,6 +145,8 @@ describe('the station agent', () => {
       ),
     );
   }, 120_000);
+
+  afterEach(killStationAgents);
 
   afterAll(async () => {
     await stack?.close();
