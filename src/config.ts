@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { RESUBMISSION_POLICIES, type ResubmissionPolicy } from './domain/draw.js';
 import type { SigningSource } from './infra/signing-identity.js';
 import type { PageLimits } from './pipeline/image-probe.js';
 
@@ -73,6 +74,11 @@ const envSchema = z.object({
   DISPATCH_MIN_POOL: z.coerce.number().int().min(1).max(100).default(1),
   DISPATCH_WINDOW: z.coerce.number().int().min(1).max(100).default(3),
   DISPATCH_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
+  DRAW_BEACON_URL: z.string().url().optional(),
+  DRAW_BEACON_CHAIN: z.enum(['quicknet', 'mainnet']).default('quicknet'),
+  DRAW_BEACON_MAX_AGE_SECONDS: z.coerce.number().int().min(1).default(30),
+  RESUBMISSION_POLICY: z.enum(RESUBMISSION_POLICIES).default('exclude_earlier'),
+  RECUSAL_COOLDOWN_SECONDS: z.coerce.number().int().min(0).max(86_400).default(900),
   CHECKPOINT_ENTRIES: z.coerce.number().int().min(1).max(1_000_000).default(100),
   CHECKPOINT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   DRAW_EPOCH_SECONDS: z.coerce
@@ -160,7 +166,17 @@ export type Config = {
   metricsPort: number;
   office: { name: string; location: string; publicBaseUrl?: string };
   signing: SigningSource;
-  dispatch: { minPool: number; window: number; sweepSeconds: number; epochSeconds: number };
+  dispatch: {
+    minPool: number;
+    window: number;
+    sweepSeconds: number;
+    epochSeconds: number;
+    resubmissionPolicy: ResubmissionPolicy;
+    /** After a recusal the registrar is in no draw for this long. */
+    recusalCooldownSeconds: number;
+    /** A drand relay whose latest round (of the pinned chain) draws mix in; none when unset. */
+    beacon?: { url: string; chain: 'quicknet' | 'mainnet'; maxAgeSeconds: number };
+  };
   /** A signed checkpoint once this many entries, or this long, passed since the last one (with new entries). */
   checkpoints: { everyEntries: number; everySeconds: number };
   protection: {
@@ -285,6 +301,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       window: e.DISPATCH_WINDOW,
       sweepSeconds: e.DISPATCH_SWEEP_SECONDS,
       epochSeconds: e.DRAW_EPOCH_SECONDS,
+      resubmissionPolicy: e.RESUBMISSION_POLICY,
+      recusalCooldownSeconds: e.RECUSAL_COOLDOWN_SECONDS,
+      ...(e.DRAW_BEACON_URL
+        ? {
+            beacon: {
+              url: e.DRAW_BEACON_URL,
+              chain: e.DRAW_BEACON_CHAIN,
+              maxAgeSeconds: e.DRAW_BEACON_MAX_AGE_SECONDS,
+            },
+          }
+        : {}),
     },
     checkpoints: { everyEntries: e.CHECKPOINT_ENTRIES, everySeconds: e.CHECKPOINT_SECONDS },
     signing: e.SIGNING_P12

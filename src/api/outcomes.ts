@@ -1,11 +1,34 @@
 import type { Failure, Outcome } from '../domain/outcome.js';
 import { AppError } from './http-error.js';
 
+const RESUBMISSION_REFUSALS = {
+  unknown_code: 'No packet has the earlier tracking code',
+  not_decided: 'The earlier packet is not decided yet; only a rejected packet can be resubmitted',
+  not_rejected: 'The earlier packet was approved; only a rejected packet can be resubmitted',
+  other_service: 'The earlier packet is for another service',
+  already_resubmitted: 'The earlier packet was resubmitted already; link the latest resubmission instead',
+} as const;
+
 /** The one place where a service's refusal becomes an HTTP status, an error code and a message. */
 export function httpErrorOf(failure: Failure): AppError {
   switch (failure.code) {
     case 'not_found':
       return new AppError(404, 'not_found', `${failure.what} not found`);
+    case 'resubmission_refused':
+      return new AppError(
+        failure.why === 'unknown_code' || failure.why === 'other_service' || failure.why === 'not_rejected'
+          ? 422
+          : 409,
+        'resubmission_refused',
+        RESUBMISSION_REFUSALS[failure.why],
+        { why: failure.why },
+      );
+    case 'reason_required':
+      return new AppError(
+        422,
+        'reason_required',
+        'The registrar holds a packet: say why he is taken out of the pool (reason)',
+      );
     case 'packet_not_open':
       return new AppError(
         409,

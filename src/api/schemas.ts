@@ -61,7 +61,14 @@ export const registrar = z.object({
 });
 export const createdRegistrar = registrar.extend({ token: z.string() });
 
-export const createPacketBody = z.object({ ticket, service: serviceSlug }).strict();
+export const createPacketBody = z
+  .object({
+    ticket,
+    service: serviceSlug,
+    /** The tracking code of an earlier, rejected packet this one resubmits (same service). */
+    resubmissionOf: z.string().min(12).max(24).optional(),
+  })
+  .strict();
 export const createdPacket = z.object({
   id: z.string(),
   status: z.enum(PACKET_STATUSES),
@@ -228,7 +235,15 @@ export const chainVerification = z.union([
     /** Signed checkpoints that hold, and how many entries the largest covers. */
     checkpoints: z.object({ signed: z.number(), coveredEntries: z.number() }),
     /** Draws recomputed from revealed epoch secrets; of epochs not over; of epochs not announced in advance. */
-    draws: z.object({ verified: z.number(), pending: z.number(), uncommitted: z.number() }),
+    draws: z.object({
+      verified: z.number(),
+      pending: z.number(),
+      uncommitted: z.number(),
+      /** Of them, draws that mixed in a drand round verified against its pinned chain. */
+      beacons: z.number(),
+    }),
+    /** Exclusions earlier entries justify, and those for reasons the log does not hold (away, removed). */
+    exclusions: z.object({ justified: z.number(), notInLog: z.number() }),
   }),
   z.object({ ok: z.literal(false), entries: z.number(), brokenAt: z.number(), reason: z.string() }),
 ]);
@@ -242,6 +257,8 @@ export const signedCheckpoint = z.object({
     rootHash: hexHash,
     headHash: hexHash,
     at: z.string(),
+    /** The randomness epochs announced by then, from the current one on, with their commitments. */
+    epochs: z.array(z.object({ epoch: z.number(), commitment: hexHash })).optional(),
   }),
   signature: z.string(),
   certificate: z.string(),
@@ -279,4 +296,38 @@ export const protocolExport = z.object({
   entries: z.array(z.record(z.string(), z.unknown())),
   checkpoints: z.array(signedCheckpoint),
   epochs: z.array(randomnessEpoch.extend({ epoch: z.number() })),
+});
+
+const finding = z.object({
+  subject: z.record(z.string(), z.string()),
+  statistic: z.record(z.string(), z.unknown()),
+  pValue: z.number(),
+  adjustedPValue: z.number(),
+  flagged: z.boolean(),
+  entries: z.array(z.number()),
+});
+
+export const anomalyReport = z.object({
+  alpha: z.number(),
+  correction: z.object({ method: z.literal('holm'), family: z.string(), tests: z.number() }),
+  flagged: z.number(),
+  pairs: z.array(finding),
+  recusals: z.array(finding),
+  freeToggles: z.array(finding),
+  removals: z.array(finding),
+  /** Administrators taking registrars out of the pool, with their reasons: counted here, newest last. */
+  administratorActions: z.object({
+    count: z.number(),
+    releasedPackets: z.number(),
+    latest: z.array(
+      z.object({
+        at: z.string(),
+        registrarId: z.string(),
+        action: z.enum(['away', 'removed']),
+        reason: z.string(),
+        released: z.object({ packetId: z.string(), seq: z.number() }).optional(),
+        awayAfterPacket: z.boolean().optional(),
+      }),
+    ),
+  }),
 });

@@ -61,12 +61,13 @@ async function auditExport(exported: ProtocolExport, pinned?: Buffer) {
     exported.entries,
     new Map(exported.epochs.map(({ epoch, ...published }) => [epoch, published])),
     trust,
+    exported.checkpoints,
   );
   checks.push({
     name: 'draws recomputed from revealed epoch secrets',
     ok: draws.ok,
     detail: draws.ok
-      ? `${draws.verified} recomputed; ${draws.pending} of an epoch not over yet; ${draws.uncommitted} of an epoch not announced in advance`
+      ? `${draws.verified} recomputed; ${draws.pending} of an epoch not over yet; ${draws.uncommitted} of an epoch not announced in advance; ${draws.beacons} mixed in a verified drand round`
       : fail(draws.brokenAt, draws.reason),
   });
   const exclusions = checkExclusions(exported.entries);
@@ -74,7 +75,7 @@ async function auditExport(exported: ProtocolExport, pinned?: Buffer) {
     name: 'exclusions justified by earlier entries',
     ok: exclusions.ok,
     detail: exclusions.ok
-      ? `${exclusions.justified} busy or recused exclusions shown by earlier entries; ${exclusions.notInLog} for reasons the log does not record (away, removed, same ticket)`
+      ? `${exclusions.justified} exclusions shown by earlier entries (busy, recused, cooldown, resubmission); ${exclusions.notInLog} for reasons the log does not record (away, removed)`
       : fail(exclusions.brokenAt, exclusions.reason),
   });
   return { ok: checks.every((check) => check.ok), checks, fairness: fairnessOf(exported.entries) };

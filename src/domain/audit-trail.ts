@@ -7,8 +7,9 @@ import {
   type SignedEpochAnnouncement,
 } from './checkpoint.js';
 import { commitmentOf, drawMismatch, epochOf, epochStartMs } from './committed-random.js';
+import { PINNED_CHAINS, roundTime, verifyBeaconRound } from './drand-beacon.js';
 import { rootOf } from './merkle.js';
-import type { ProtocolEntry } from './protocol.js';
+import type { DrawBeacon, ExclusionReason, ProtocolEntry } from './protocol.js';
 
 /**
  * The checks an outsider can make of the protocol with nothing but the entries, the signed checkpoints, the epoch
@@ -73,6 +74,42 @@ export function verifyCheckpoints(
   return { ok: true, checkpoints: sorted.length, coveredEntries: covered };
 }
 
+/**
+ * The epoch commitments validly signed checkpoints repeat, with the earliest time one did; a commitment two
+ * checkpoints disagree on is kept as '' so that it matches no announcement.
+ */
+function commitmentsInCheckpoints(
+  checkpoints: readonly SignedCheckpoint[],
+  trust: Trust,
+): Map<number, { commitment: string; firstAt: number }> {
+  const found = new Map<number, { commitment: string; firstAt: number }>();
+  for (const { body, signature, certificate } of checkpoints) {
+    if (!Buffer.from(certificate, 'base64').equals(trust.certificate)) continue;
+    if (!signedBy(checkpointMessage(body), Buffer.from(signature, 'base64'), trust.certificate)) continue;
+    for (const { epoch, commitment } of body.epochs ?? []) {
+      const known = found.get(epoch);
+      const at = Date.parse(body.at);
+      if (!known) found.set(epoch, { commitment, firstAt: at });
+      else
+        found.set(epoch, {
+          commitment: known.commitment === commitment ? commitment : '',
+          firstAt: Math.min(known.firstAt, at),
+        });
+    }
+  }
+  return found;
+}
+
+/** Why a draw's beacon round cannot be trusted: an unpinned chain, a bad signature, or a round not yet out. */
+function beaconFaultOf(beacon: DrawBeacon, drawnAt: number): string | undefined {
+  const chain = PINNED_CHAINS.get(beacon.chainHash);
+  if (!chain) return `its beacon names chain ${beacon.chainHash}, which is not pinned`;
+  const verdict = verifyBeaconRound(chain, beacon);
+  if (!verdict.ok) return `its beacon round ${beacon.round} does not verify: ${verdict.reason}`;
+  if (roundTime(chain, beacon.round) > drawnAt) return `its beacon round ${beacon.round} was not out yet`;
+  return undefined;
+}
+
 /** An epoch as published: its signed announcement, and its secret once it has ended. */
 export type PublishedEpoch = { announcement: SignedEpochAnnouncement; secret?: string };
 
@@ -85,6 +122,8 @@ export type DrawVerification =
       pending: number;
       /** Draws of an epoch announced only after it began (a deployment's first), or with no epoch. */
       uncommitted: number;
+      /** Draws that mixed in a drand round, each verified against its pinned chain. */
+      beacons: number;
     }
   | { ok: false; brokenAt: number; reason: string };
 
@@ -96,7 +135,9 @@ export function verifyDraws(
   entries: readonly ProtocolEntry[],
   epochs: ReadonlyMap<number, PublishedEpoch>,
   trust: Trust,
+  checkpoints: readonly SignedCheckpoint[] = [],
 ): DrawVerification {
+  const repeated = commitmentsInCheckpoints(checkpoints, trust);
   const facts = new Map<
     number,
     { committedInAdvance: boolean; epochSeconds: number; secret?: string } | string
@@ -120,13 +161,19 @@ export function verifyDraws(
       return `epoch ${epoch}'s announcement is about another epoch`;
     if (secret !== undefined && commitmentOf(secret) !== body.commitment)
       return `epoch ${epoch}'s secret is not the one announced`;
+    const inCheckpoints = repeated.get(epoch);
+    if (inCheckpoints && inCheckpoints.commitment !== body.commitment)
+      return `epoch ${epoch}'s announcement differs from the commitment signed checkpoints repeat`;
+    const start = epochStartMs(epoch, body.epochSeconds);
     return {
-      committedInAdvance: Date.parse(body.announcedAt) < epochStartMs(epoch, body.epochSeconds),
+      committedInAdvance:
+        Date.parse(body.announcedAt) < start ||
+        (inCheckpoints !== undefined && inCheckpoints.firstAt < start),
       epochSeconds: body.epochSeconds,
       ...(secret ? { secret } : {}),
     };
   };
-  const counts = { verified: 0, pending: 0, uncommitted: 0 };
+  const counts = { verified: 0, pending: 0, uncommitted: 0, beacons: 0 };
   for (const entry of entries) {
     if (entry.type !== 'draw') continue;
     if (entry.epoch === undefined) {
@@ -134,6 +181,9 @@ export function verifyDraws(
       continue;
     }
     const broken = (reason: string): DrawVerification => ({ ok: false, brokenAt: entry.seq, reason });
+    const beaconFault = entry.beacon && beaconFaultOf(entry.beacon, Date.parse(entry.at));
+    if (beaconFault) return broken(beaconFault);
+    if (entry.beacon) counts.beacons++;
     if (!facts.has(entry.epoch)) facts.set(entry.epoch, factsOf(entry.epoch));
     const known = facts.get(entry.epoch)!;
     if (typeof known === 'string') return broken(known);
@@ -156,43 +206,84 @@ export function verifyDraws(
 export type ExclusionCheck =
   | {
       ok: true;
-      /** Exclusions the log itself justifies: busy (holding an earlier draw's packet), recused (an earlier recusal). */
+      /** Exclusions the log itself justifies (busy, recused, cooldown, and the resubmission policy's). */
       justified: number;
-      /** Exclusions for reasons the log does not record (away, removed, decided the same ticket). */
+      /** Exclusions for reasons the log does not record (away, removed: the registrar's own or an admin's act). */
       notInLog: number;
     }
   | { ok: false; brokenAt: number; reason: string };
 
-/** Checks each draw's busy and recused exclusions against the entries before it. */
+/**
+ * Checks each draw's exclusions against the entries before it: busy (he holds an earlier draw's packet), recused
+ * (he stepped aside from this packet, or from another while it waited), cooldown (a recusal whose cooldown had not
+ * ended), and a resubmission's: who decided the earlier submissions is kept out (exclude_earlier) or is the only
+ * one drawn (same_registrar), as the linked decisions in the log show.
+ */
 export function checkExclusions(entries: readonly ProtocolEntry[]): ExclusionCheck {
   /** registrar → the draw whose packet he holds. */
   const holding = new Map<string, number>();
-  /** `packet registrar` pairs of recusals so far. */
+  /** `packet registrar` pairs: recusals from the packet, or while it waited. */
   const recusals = new Set<string>();
+  /** registrar → when his latest cooldown ends (ms). */
+  const cooldowns = new Map<string, number>();
+  /** packet → who decided it; packet → the packet it resubmits. */
+  const deciders = new Map<string, string>();
+  const resubmits = new Map<string, string>();
+  const decidersBefore = (packetId: string) => {
+    const found: string[] = [];
+    for (
+      let id: string | undefined = packetId;
+      id && found.length <= entries.length;
+      id = resubmits.get(id)
+    ) {
+      const decider = deciders.get(id);
+      if (decider) found.push(decider);
+    }
+    return found;
+  };
   const counts = { justified: 0, notInLog: 0 };
   for (const entry of entries) {
+    const broken = (reason: string): ExclusionCheck => ({ ok: false, brokenAt: entry.seq, reason });
     if (entry.type === 'draw') {
+      const earlier = entry.resubmissionOf;
+      const policy = entry.resubmissionPolicy;
+      if (earlier !== undefined && !deciders.has(earlier))
+        return broken(`it resubmits ${earlier}, which no earlier entry shows decided`);
+      if (earlier !== undefined) resubmits.set(entry.packetId, earlier);
+      const earlierDeciders = earlier === undefined ? [] : decidersBefore(earlier);
+      if (policy === 'exclude_earlier') {
+        const kept = entry.eligible.find((id) => earlierDeciders.includes(id));
+        if (kept) return broken(`${kept} decided an earlier submission and is eligible`);
+      }
+      if (
+        policy === 'same_registrar' &&
+        entry.eligible.length === 1 &&
+        entry.eligible[0] !== earlierDeciders[0]
+      )
+        return broken(`only ${entry.eligible[0]} is eligible, who did not decide the earlier submission`);
+      const at = Date.parse(entry.at);
       for (const { registrarId, reason } of entry.excluded) {
-        const justified =
-          reason === 'busy'
-            ? holding.has(registrarId)
-            : reason === 'recused'
-              ? recusals.has(`${entry.packetId} ${registrarId}`)
-              : undefined;
+        const justifiedBy: Partial<Record<ExclusionReason, boolean>> = {
+          busy: holding.has(registrarId),
+          recused: recusals.has(`${entry.packetId} ${registrarId}`),
+          cooldown: (cooldowns.get(registrarId) ?? 0) > at,
+          decided_earlier_submission: policy === 'exclude_earlier' && earlierDeciders.includes(registrarId),
+          not_earlier_decider: policy === 'same_registrar' && earlierDeciders[0] !== registrarId,
+        };
+        const justified = justifiedBy[reason];
         if (justified === undefined) counts.notInLog++;
         else if (justified) counts.justified++;
-        else
-          return {
-            ok: false,
-            brokenAt: entry.seq,
-            reason: `${registrarId} is excluded as ${reason}, which no earlier entry shows`,
-          };
+        else return broken(`${registrarId} is excluded as ${reason}, which no earlier entry shows`);
       }
       holding.set(entry.chosen, entry.seq);
-    } else {
-      if (holding.get(entry.registrarId) === entry.drawSeq) holding.delete(entry.registrarId);
-      if (entry.type === 'release' && entry.reason === 'recusal')
-        recusals.add(`${entry.packetId} ${entry.registrarId}`);
+      continue;
+    }
+    if (holding.get(entry.registrarId) === entry.drawSeq) holding.delete(entry.registrarId);
+    if (entry.type === 'decision') deciders.set(entry.packetId, entry.registrarId);
+    else if (entry.reason === 'recusal') {
+      for (const packetId of [entry.packetId, ...(entry.alsoExcludedFrom ?? [])])
+        recusals.add(`${packetId} ${entry.registrarId}`);
+      if (entry.cooldownUntil) cooldowns.set(entry.registrarId, Date.parse(entry.cooldownUntil));
     }
   }
   return { ok: true, ...counts };

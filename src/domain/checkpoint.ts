@@ -16,6 +16,8 @@ export type CheckpointBody = {
   /** The hash-chain head at treeSize: the same state seen through the chain. */
   headHash: string;
   at: string;
+  /** The randomness epochs announced by then from the current one on, with their commitments. */
+  epochs?: Array<{ epoch: number; commitment: string }>;
 };
 
 export type SignedCheckpoint = {

@@ -29,14 +29,28 @@ export function committedIndex(secretHex: string, purpose: DrawPurpose, inputs: 
   }
 }
 
-/** What each index of a draw is derived from: fixed before the draw, and all written in its entry. */
+/**
+ * What each index of a draw is derived from: fixed before the draw, and all written in its entry. A beacon round's
+ * randomness, when the draw has one, joins both.
+ */
 export const drawInputs = {
-  packet: (prevHash: string, packetIds: string[]) => ({ prevHash, packetIds }),
-  registrar: (prevHash: string, packetId: string, pdfSha256: string, eligible: string[]) => ({
+  packet: (prevHash: string, packetIds: string[], beacon?: string) => ({
+    prevHash,
+    packetIds,
+    ...(beacon ? { beacon } : {}),
+  }),
+  registrar: (
+    prevHash: string,
+    packetId: string,
+    pdfSha256: string,
+    eligible: string[],
+    beacon?: string,
+  ) => ({
     prevHash,
     packetId,
     pdfSha256,
     eligible,
+    ...(beacon ? { beacon } : {}),
   }),
 };
 
@@ -46,7 +60,7 @@ export function drawMismatch(entry: DrawEntry & { prevHash: string }, secretHex:
   const packetIndex = committedIndex(
     secretHex,
     'packet',
-    drawInputs.packet(entry.prevHash, window.packetIds),
+    drawInputs.packet(entry.prevHash, window.packetIds, entry.beacon?.randomness),
     window.packetIds.length,
   );
   if (packetIndex !== window.randomIndex)
@@ -54,7 +68,13 @@ export function drawMismatch(entry: DrawEntry & { prevHash: string }, secretHex:
   const registrarIndex = committedIndex(
     secretHex,
     'registrar',
-    drawInputs.registrar(entry.prevHash, entry.packetId, entry.pdfSha256, entry.eligible),
+    drawInputs.registrar(
+      entry.prevHash,
+      entry.packetId,
+      entry.pdfSha256,
+      entry.eligible,
+      entry.beacon?.randomness,
+    ),
     entry.eligible.length,
   );
   if (registrarIndex !== entry.randomIndex)

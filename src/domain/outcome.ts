@@ -61,7 +61,12 @@ export type Failure =
   | { code: 'not_assigned'; status: string; action: 'decide' | 'recuse' }
   | { code: 'registrar_removed' }
   | { code: 'not_retryable'; status: PacketStatus }
-  | { code: 'invalid_token' };
+  | { code: 'invalid_token' }
+  | {
+      code: 'resubmission_refused';
+      why: 'unknown_code' | 'not_decided' | 'not_rejected' | 'other_service' | 'already_resubmitted';
+    }
+  | { code: 'reason_required' };
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; failure: Failure };
 

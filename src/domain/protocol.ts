@@ -9,7 +9,21 @@ import { createHash } from 'node:crypto';
 export const DRAW_REASONS = ['ready', 'registrar_free', 'recusal', 'away'] as const;
 export type DrawReason = (typeof DRAW_REASONS)[number];
 
-export const EXCLUSION_REASONS = ['busy', 'away', 'removed', 'recused', 'decided_same_ticket'] as const;
+/**
+ * Why a registrar serving the service was not in a draw. `recused`: he stepped aside from this packet, or it was
+ * waiting when he stepped aside from another; `cooldown`: he recused recently; `decided_earlier_submission`: he
+ * decided a packet this one resubmits (RESUBMISSION_POLICY exclude_earlier); `not_earlier_decider`: under
+ * same_registrar, the packet waits for who decided the earlier submission.
+ */
+export const EXCLUSION_REASONS = [
+  'busy',
+  'away',
+  'removed',
+  'recused',
+  'cooldown',
+  'decided_earlier_submission',
+  'not_earlier_decider',
+] as const;
 export type ExclusionReason = (typeof EXCLUSION_REASONS)[number];
 
 export type DrawEntry = {
@@ -30,15 +44,38 @@ export type DrawEntry = {
   previousSeq?: number;
   /** The randomness epoch whose committed secret derived both indexes (committed-random.ts). */
   epoch?: number;
+  /** A drand round mixed into both indexes (DRAW_BEACON_URL): the latest published when the draw was made. */
+  beacon?: DrawBeacon;
+  /** The station that scanned the packet: who sent what to whom is what collusion analytics look at. */
+  stationId?: string;
+  /** When the packet became ready: its place in the queue, and how long it waited. */
+  readyAt?: string;
+  /** The earlier packet this one resubmits (marked by the station), whose deciders the resubmission policy uses. */
+  resubmissionOf?: string;
+  /** RESUBMISSION_POLICY as the draw applied it (draw.ts), with resubmissionOf. */
+  resubmissionPolicy?: 'exclude_earlier' | 'same_registrar' | 'random';
+};
+
+export type DrawBeacon = {
+  chainHash: string;
+  round: number;
+  randomness: string;
+  signature: string;
+  previousSignature?: string;
 };
 
 export type ReleaseEntry = {
   type: 'release';
   packetId: string;
   registrarId: string;
+  /** recusal: his own; removed: by an administrator (with a reason kept for the office); away: by the reconciler. */
   reason: 'recusal' | 'away' | 'removed';
   /** The draw being undone. */
   drawSeq: number;
+  /** A recusal also excludes him from the packets waiting at that moment: their ids. */
+  alsoExcludedFrom?: string[];
+  /** A recusal: until then he is in no draw. */
+  cooldownUntil?: string;
 };
 
 export type DecisionEntry = {

@@ -24,6 +24,8 @@ export type Registrar = {
   services: string[];
   status: RegistrarStatus;
   createdAt: string;
+  /** After a recusal he is in no draw until then (ms since epoch), even when free. */
+  cooldownUntil?: number;
 };
 
 export const IMAGE_FORMATS = ['jpeg', 'png', 'tiff', 'webp'] as const;
@@ -122,6 +124,8 @@ export type Packet = {
   outcome?: 'approved' | 'rejected';
   note?: string;
   decidedAt?: string;
+  /** The earlier packet (id) this one resubmits, as the station marked it. */
+  resubmissionOf?: string;
 };
 
 export type PacketPdf = { key: string; sha256: string; bytes: number; pages: number };

@@ -110,6 +110,7 @@ function parsePacket(row: Record<string, string>): Packet | undefined {
       : {}),
     ...(row.outcome ? { outcome: row.outcome as 'approved' | 'rejected', decidedAt: row.decidedAt! } : {}),
     ...(row.note ? { note: row.note } : {}),
+    ...(row.resubmissionOf ? { resubmissionOf: row.resubmissionOf } : {}),
   };
 }
 
@@ -120,23 +121,58 @@ export class PacketRepository {
     private readonly protocol: ProtocolRepository,
   ) {}
 
-  async create(input: { ticket: string; service: string; stationId: string }): Promise<Packet> {
+  /**
+   * Opens a packet. A resubmission names the earlier packet and who decided it and the ones before it; it is
+   * refused when the earlier packet has a resubmission already.
+   */
+  async create(input: {
+    ticket: string;
+    service: string;
+    stationId: string;
+    resubmission?: { of: string; deciders: string[] };
+  }): Promise<Packet | 'already_resubmitted'> {
+    const { resubmission, ...fields } = input;
     const packet: Packet = {
       id: newId('packet'),
-      ...input,
+      ...fields,
       status: 'open',
       trackingCode: newTrackingCode(),
       createdAt: new Date().toISOString(),
+      ...(resubmission ? { resubmissionOf: resubmission.of } : {}),
     };
-    await this.redis
-      .multi()
-      .hset(this.keys.packet(packet.id), packet)
-      .set(this.keys.trackingCode(packet.trackingCode), packet.id)
-      .zadd(this.keys.packets, Date.now(), packet.id)
-      .zadd(this.keys.stationPackets(packet.stationId), Date.now(), packet.id)
-      .zadd(this.keys.activePackets, Date.now(), packet.id)
-      .exec();
-    return packet;
+    const outcome = await runScript<'createPacket', 'ok' | 'already_resubmitted'>(
+      this.redis,
+      'createPacket',
+      {
+        packet: this.keys.packet(packet.id),
+        trackingCode: this.keys.trackingCode(packet.trackingCode),
+        packets: this.keys.packets,
+        stationPackets: this.keys.stationPackets(packet.stationId),
+        active: this.keys.activePackets,
+        earlier: this.keys.packet(resubmission?.of ?? packet.id),
+      },
+      {
+        packetId: packet.id,
+        earlierId: resubmission?.of ?? '',
+        fields: {
+          ...(Object.fromEntries(
+            Object.entries(packet).map(([field, value]) => [field, String(value)]),
+          ) as Record<string, string>),
+          ...(resubmission ? { earlierDeciders: JSON.stringify(resubmission.deciders) } : {}),
+        },
+        score: Date.now(),
+      },
+    );
+    return outcome === 'ok' ? packet : outcome;
+  }
+
+  /** Who decided the packet and the packets it resubmits, latest first. */
+  async decidersOf(packet: Packet): Promise<string[]> {
+    const earlier = await this.redis.hget(this.keys.packet(packet.id), 'earlierDeciders');
+    return [
+      ...(packet.outcome && packet.registrarId ? [packet.registrarId] : []),
+      ...(earlier ? (JSON.parse(earlier) as string[]) : []),
+    ];
   }
 
   /** Ids of packets not yet decided, oldest first, `count` at a time from `offset`. */
@@ -502,39 +538,35 @@ export class PacketRepository {
     outcome: 'approved' | 'rejected',
     note: string,
   ): Promise<Appended> {
-    return this.appendWith(
-      { type: 'decision', packetId, registrarId, outcome, drawSeq },
-      async (entry, head) => {
-        const ticket = (await this.redis.hget(this.keys.packet(packetId), 'ticket')) ?? '';
-        return runScript<'decide', AppendOutcome>(
-          this.redis,
-          'decide',
-          {
-            packet: this.keys.packet(packetId),
-            registrar: this.keys.registrar(registrarId),
-            ticketDeciders: this.keys.ticketDeciders(ticket),
-            protocol: this.keys.protocol,
-            head: this.keys.protocolHead,
-            wake: this.keys.dispatchWake,
-            active: this.keys.activePackets,
-          },
-          {
-            ...this.guard(head, entry),
-            packetId,
-            registrarId,
-            outcome,
-            note,
-            at: entry.at,
-            sources: packetSourcesOf('decided'),
-          },
-        );
-      },
+    return this.appendWith({ type: 'decision', packetId, registrarId, outcome, drawSeq }, (entry, head) =>
+      runScript<'decide', AppendOutcome>(
+        this.redis,
+        'decide',
+        {
+          packet: this.keys.packet(packetId),
+          registrar: this.keys.registrar(registrarId),
+          protocol: this.keys.protocol,
+          head: this.keys.protocolHead,
+          wake: this.keys.dispatchWake,
+          active: this.keys.activePackets,
+        },
+        {
+          ...this.guard(head, entry),
+          packetId,
+          registrarId,
+          outcome,
+          note,
+          at: entry.at,
+          sources: packetSourcesOf('decided'),
+        },
+      ),
     );
   }
 
   /**
    * Takes a packet back from its registrar for a new draw that excludes him: his recusal, or an administrator
-   * setting him away or removing him, in the same step as his new status.
+   * removing him, or the reconciler finding him away, in the same step as his new status. A recusal also starts his
+   * cooldown and excludes him from the packets waiting now (`recusal`), all written in the entry.
    */
   release(
     packetId: string,
@@ -542,10 +574,20 @@ export class PacketRepository {
     drawSeq: number,
     reason: 'recusal' | 'away' | 'removed',
     registrarStatus: StatusAfterRelease,
+    recusal?: { cooldownUntil: number; alsoExcludedFrom: string[] },
   ): Promise<Appended> {
     const exclusion: ExclusionReason = reason === 'recusal' ? 'recused' : reason;
+    const others = recusal?.alsoExcludedFrom.filter((id) => id !== packetId) ?? [];
     return this.appendWith(
-      { type: 'release', packetId, registrarId, reason, drawSeq },
+      {
+        type: 'release',
+        packetId,
+        registrarId,
+        reason,
+        drawSeq,
+        ...(others.length > 0 ? { alsoExcludedFrom: others } : {}),
+        ...(recusal ? { cooldownUntil: new Date(recusal.cooldownUntil).toISOString() } : {}),
+      },
       async (entry, head) => {
         const score = (await this.redis.hget(this.keys.packet(packetId), 'readyScore')) ?? String(Date.now());
         return runScript<'release', AppendOutcome>(
@@ -569,6 +611,8 @@ export class PacketRepository {
             queuedFor: reason === 'recusal' ? 'recusal' : 'away',
             score,
             sources: sourcesOf('ready', 'assigned'),
+            cooldownUntil: recusal ? String(recusal.cooldownUntil) : '',
+            alsoExcludedKeys: others.map((id) => this.keys.packetExclusions(id)),
           },
         );
       },

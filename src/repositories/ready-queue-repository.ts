@@ -19,21 +19,25 @@ export class ReadyQueueRepository {
     const exclusionRows = await Promise.all(
       ids.map((id) => this.redis.hgetall(this.keys.packetExclusions(id))),
     );
-    const deciders = await Promise.all(
-      rows.map((row) => this.redis.smembers(this.keys.ticketDeciders(row.ticket ?? ''))),
-    );
     return ids.flatMap((id, i) => {
       const row = rows[i]!;
       if (row.status !== 'ready') return [];
       const exclusions = new Map<string, ExclusionReason>(
         Object.entries(exclusionRows[i]!) as Array<[string, ExclusionReason]>,
       );
-      for (const registrarId of deciders[i]!)
-        if (!exclusions.has(registrarId)) exclusions.set(registrarId, 'decided_same_ticket');
       return [
         {
           id,
           service: row.service!,
+          stationId: row.stationId!,
+          ...(row.resubmissionOf
+            ? {
+                resubmission: {
+                  of: row.resubmissionOf,
+                  deciders: JSON.parse(row.earlierDeciders ?? '[]') as string[],
+                },
+              }
+            : {}),
           pdfSha256: row.pdf ? (JSON.parse(row.pdf) as PacketPdf).sha256 : '',
           exclusions,
           queuedFor: (row.queuedFor ?? 'ready') as WaitingPacket['queuedFor'],

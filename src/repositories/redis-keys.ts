@@ -27,7 +27,10 @@ export function redisKeys(prefix: string) {
     /** Ready packets waiting for a registrar, scored by the time they became ready. */
     readyQueue: `${prefix}:dispatch:ready`,
     packetExclusions: (id: string) => `${prefix}:packet:${id}:excluded`,
-    ticketDeciders: (ticket: string) => `${prefix}:ticket:${ticket}:deciders`,
+    /** Registrars turning free or away, by themselves or an administrator (JSON, oldest first): for analytics. */
+    registrarEvents: `${prefix}:registrars:events`,
+    /** Administrators setting registrars away or removing them, with their reasons (JSON, oldest first). */
+    adminActions: `${prefix}:registrars:admin-actions`,
     dispatchWake: `${prefix}:dispatch:wake`,
     protocol: `${prefix}:protocol`,
     protocolHead: `${prefix}:protocol:head`,

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { AvailabilityEvent } from '../domain/anomalies.js';
 import { hashToken, newId, newToken } from '../domain/ids.js';
 import type { Registrar, RegistrarStatus } from '../domain/types.js';
 import type { RedisKeys } from './redis-keys.js';
@@ -10,7 +11,23 @@ const registrarOf = (row: Record<string, string>): Registrar => ({
   services: JSON.parse(row.services ?? '[]') as string[],
   status: row.status as RegistrarStatus,
   createdAt: row.createdAt!,
+  ...(row.cooldownUntil ? { cooldownUntil: Number(row.cooldownUntil) } : {}),
 });
+
+/** An administrator taking a registrar out of the pool: counted, with his reason, and the packet it released. */
+export type AdminAction = {
+  at: string;
+  registrarId: string;
+  action: 'away' | 'removed';
+  reason: string;
+  /** The packet he held and the release entry that sent it back for a new draw (removal only). */
+  released?: { packetId: string; seq: number };
+  /** Set away while holding a packet: away once it is done. */
+  awayAfterPacket?: boolean;
+};
+
+const eventOf = (registrarId: string, status: 'free' | 'away', by: AvailabilityEvent['by']) =>
+  JSON.stringify({ registrarId, status, at: new Date().toISOString(), by } satisfies AvailabilityEvent);
 
 /**
  * Registrars and their status. A registrar's own wish (free, away) and an administrator taking him out of the pool
@@ -68,22 +85,45 @@ export class RegistrarRepository {
     return runScript<'setRegistrarStatus', string>(
       this.redis,
       'setRegistrarStatus',
-      { registrar: this.keys.registrar(registrarId), wake: this.keys.dispatchWake },
-      { status: requested },
+      {
+        registrar: this.keys.registrar(registrarId),
+        wake: this.keys.dispatchWake,
+        events: this.keys.registrarEvents,
+      },
+      { status: requested, event: eventOf(registrarId, requested, 'registrar') },
     );
   }
 
+  /** Every time a registrar turned free or away (by himself or an administrator), oldest first. */
+  async events(): Promise<AvailabilityEvent[]> {
+    const rows = await this.redis.lrange(this.keys.registrarEvents, 0, -1);
+    return rows.map((row) => JSON.parse(row) as AvailabilityEvent);
+  }
+
   /**
-   * An administrator sets him away or removes him while he holds no packet. 'holds_packet': he was given one
-   * meanwhile, and it must go back with PacketRepository.release instead.
+   * An administrator sets him away or removes him while he holds no packet. Holding one, away takes effect after
+   * it ('away_after_packet'); 'holds_packet': removing him, he was given one meanwhile, and it must go back with
+   * PacketRepository.release instead.
    */
-  takeOutOfPool(registrarId: string, status: 'away' | 'removed'): Promise<'ok' | 'missing' | 'holds_packet'> {
+  takeOutOfPool(
+    registrarId: string,
+    status: 'away' | 'removed',
+  ): Promise<'ok' | 'missing' | 'holds_packet' | 'away_after_packet'> {
     return runScript(
       this.redis,
       'takeOutOfPool',
-      { registrar: this.keys.registrar(registrarId) },
-      { status },
+      { registrar: this.keys.registrar(registrarId), events: this.keys.registrarEvents },
+      { status, event: eventOf(registrarId, status === 'removed' ? 'away' : status, 'admin') },
     );
+  }
+
+  async recordAdminAction(action: AdminAction): Promise<void> {
+    await this.redis.rpush(this.keys.adminActions, JSON.stringify(action));
+  }
+
+  async adminActions(): Promise<AdminAction[]> {
+    const rows = await this.redis.lrange(this.keys.adminActions, 0, -1);
+    return rows.map((row) => JSON.parse(row) as AdminAction);
   }
 
   /** Deletes a removed registrar's token; requests are refused already by his status. */

@@ -14,6 +14,10 @@ export type ScriptEntry = { json: string; hash: string; seq: string };
 type ProtocolGuard = { expectedHead: string; genesis: string; entry: ScriptEntry };
 
 type Scripts = {
+  createPacket: {
+    keys: 'packet' | 'trackingCode' | 'packets' | 'stationPackets' | 'active' | 'earlier';
+    args: { packetId: string; earlierId: string; fields: Record<string, string>; score: number };
+  };
   putPage: { keys: 'packet' | 'pages' | 'runs'; args: { n: number; sha256: string; page: string } };
   deletePage: { keys: 'packet' | 'pages'; args: { n: number } };
   addDocument: {
@@ -49,7 +53,7 @@ type Scripts = {
     args: ProtocolGuard & { packetId: string; registrarId: string; at: string; sources: string[] };
   };
   decide: {
-    keys: 'packet' | 'registrar' | 'ticketDeciders' | 'protocol' | 'head' | 'wake' | 'active';
+    keys: 'packet' | 'registrar' | 'protocol' | 'head' | 'wake' | 'active';
     args: ProtocolGuard & {
       packetId: string;
       registrarId: string;
@@ -69,15 +73,23 @@ type Scripts = {
       queuedFor: string;
       score: string;
       sources: string[];
+      /** ms since epoch, or '' when the release is no recusal. */
+      cooldownUntil: string;
+      /** The exclusion hashes of the other waiting packets a recusal excludes him from. */
+      alsoExcludedKeys: string[];
     };
   };
-  setRegistrarStatus: { keys: 'registrar' | 'wake'; args: { status: 'free' | 'away' } };
-  takeOutOfPool: { keys: 'registrar'; args: { status: 'away' | 'removed' } };
+  setRegistrarStatus: {
+    keys: 'registrar' | 'wake' | 'events';
+    args: { status: 'free' | 'away'; event: string };
+  };
+  takeOutOfPool: { keys: 'registrar' | 'events'; args: { status: 'away' | 'removed'; event: string } };
 };
 export type ScriptName = keyof Scripts;
 
 /** Keys in the order Redis receives them (KEYS[1], KEYS[2], …), as each script's header names them. */
 const SCRIPT_KEYS: { [N in ScriptName]: ReadonlyArray<Scripts[N]['keys']> } = {
+  createPacket: ['packet', 'trackingCode', 'packets', 'stationPackets', 'active', 'earlier'],
   putPage: ['packet', 'pages', 'runs'],
   deletePage: ['packet', 'pages'],
   reorderPages: ['packet', 'pages', 'runs'],
@@ -91,10 +103,10 @@ const SCRIPT_KEYS: { [N in ScriptName]: ReadonlyArray<Scripts[N]['keys']> } = {
   requeueReady: ['packet', 'readyQueue', 'wake'],
   markReady: ['packet', 'readyQueue', 'wake'],
   assign: ['packet', 'registrar', 'readyQueue', 'protocol', 'head'],
-  decide: ['packet', 'registrar', 'ticketDeciders', 'protocol', 'head', 'wake', 'active'],
+  decide: ['packet', 'registrar', 'protocol', 'head', 'wake', 'active'],
   release: ['packet', 'registrar', 'readyQueue', 'exclusions', 'protocol', 'head', 'wake'],
-  setRegistrarStatus: ['registrar', 'wake'],
-  takeOutOfPool: ['registrar'],
+  setRegistrarStatus: ['registrar', 'wake', 'events'],
+  takeOutOfPool: ['registrar', 'events'],
 };
 
 const fileOf = (name: ScriptName) => `${name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}.lua`;

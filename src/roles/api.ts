@@ -49,6 +49,8 @@ export function apiDepsOf(infra: Infrastructure): ApiDeps {
       desk: new RegistrarDesk({
         packets,
         registrars,
+        readyQueue,
+        recusalCooldownSeconds: config.dispatch.recusalCooldownSeconds,
         store,
         log: log.child({ component: 'registrar-desk' }),
       }),
@@ -59,14 +61,14 @@ export function apiDepsOf(infra: Infrastructure): ApiDeps {
         catalogue,
         log: log.child({ component: 'pool-administration' }),
       }),
-      audit: new Audit(protocol, protocolTrailOf(infra)),
+      audit: new Audit(protocol, protocolTrailOf(infra), registrars),
       tracking: new Tracking(packets),
       catalogue,
       office: new OfficeOverview({
         registrars,
         readyQueue,
         catalog,
-        minPool: config.dispatch.minPool,
+        rules: { minPool: config.dispatch.minPool, resubmissionPolicy: config.dispatch.resubmissionPolicy },
         queueDepths: () =>
           Promise.all(
             [...jobs.queues.values()].map(async (queue) => {

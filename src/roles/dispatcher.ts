@@ -1,7 +1,9 @@
 import { Dispatcher } from '../dispatch/dispatcher.js';
 import { ReconcileLoop } from '../dispatch/reconcile-loop.js';
+import { MAINNET_DEFAULT, QUICKNET } from '../domain/drand-beacon.js';
 import { connectRedis } from '../infra/redis.js';
 import { Dispatching, type DispatchOptions } from '../services/dispatching.js';
+import { RandomnessBeacon } from '../services/randomness-beacon.js';
 import { Reconciler } from '../services/reconciler.js';
 import { type Infrastructure, packetProgressOf, protocolTrailOf } from './infrastructure.js';
 
@@ -11,6 +13,7 @@ export function dispatchingOf(
   options: DispatchOptions = infra.config.dispatch,
 ): Dispatching {
   const { packets, registrars, readyQueue, protocol } = infra.repositories;
+  const beacon = infra.config.dispatch.beacon;
   return new Dispatching({
     packets,
     registrars,
@@ -20,8 +23,24 @@ export function dispatchingOf(
     metrics: infra.metrics,
     log: infra.log.child({ component: 'dispatcher' }),
     options,
+    ...(beacon
+      ? {
+          beacon: new RandomnessBeacon(
+            {
+              url: beacon.url,
+              chain: beacon.chain === 'quicknet' ? QUICKNET : MAINNET_DEFAULT,
+              maxAgeSeconds: beacon.maxAgeSeconds,
+              timeoutMs: BEACON_TIMEOUT_MS,
+            },
+            infra.log.child({ component: 'randomness-beacon' }),
+          ),
+        }
+      : {}),
   });
 }
+
+/** A draw does not wait longer than this for the relay: past it, the epoch secret alone decides (logged). */
+const BEACON_TIMEOUT_MS = 1500;
 
 /** The dispatcher role: a loop woken by packet-ready and registrar-free events and by a periodic sweep. */
 export async function startDispatcherRole(infra: Infrastructure): Promise<void> {

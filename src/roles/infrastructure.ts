@@ -181,12 +181,13 @@ const protocolMirrorOf = (infra: Infrastructure) =>
   });
 
 /** Signed checkpoints over the protocol, with the office key, stored next to its mirror. */
-const checkpointsOf = (infra: Infrastructure) =>
+const checkpointsOf = (infra: Infrastructure, epochs: RandomnessEpochs) =>
   new Checkpoints({
     protocol: infra.repositories.protocol,
     store: infra.store,
     deployment: infra.config.redis.prefix,
     identity: infra.signingIdentity,
+    commitments: (now) => epochs.commitmentsFrom(now),
     policy: infra.config.checkpoints,
     log: infra.log.child({ component: 'checkpoints' }),
   });
@@ -203,8 +204,7 @@ const randomnessEpochsOf = (infra: Infrastructure) =>
   });
 
 /** What makes the protocol checkable from outside: its mirror, its signed checkpoints, its randomness epochs. */
-export const protocolTrailOf = (infra: Infrastructure) => ({
-  mirror: protocolMirrorOf(infra),
-  checkpoints: checkpointsOf(infra),
-  epochs: randomnessEpochsOf(infra),
-});
+export const protocolTrailOf = (infra: Infrastructure) => {
+  const epochs = randomnessEpochsOf(infra);
+  return { mirror: protocolMirrorOf(infra), checkpoints: checkpointsOf(infra, epochs), epochs };
+};

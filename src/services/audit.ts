@@ -1,9 +1,11 @@
-import type { ProtocolExport } from '../domain/audit-trail.js';
+import { type AnomalyReport, anomaliesOf } from '../domain/anomalies.js';
+import { checkExclusions, type ProtocolExport } from '../domain/audit-trail.js';
 import type { SignedCheckpoint, SignedEpochAnnouncement } from '../domain/checkpoint.js';
 import { type FairnessReport, fairnessOf } from '../domain/fairness.js';
 import { fail, type Outcome, ok } from '../domain/outcome.js';
 import { type ChainVerification, type ProtocolEntry, verifyChain } from '../domain/protocol.js';
 import type { ProtocolRepository } from '../repositories/protocol-repository.js';
+import type { AdminAction, RegistrarRepository } from '../repositories/registrar-repository.js';
 import type { Checkpoints, ConsistencyProof, InclusionProof } from './checkpoints.js';
 import type { ProtocolMirror } from './protocol-mirror.js';
 import type { RandomnessEpochs } from './randomness-epochs.js';
@@ -12,15 +14,19 @@ export type AuditVerification =
   | (Extract<ChainVerification, { ok: true }> & {
       mirror: { mirrored: number; behind: number };
       checkpoints: { signed: number; coveredEntries: number };
-      draws: { verified: number; pending: number; uncommitted: number };
+      draws: { verified: number; pending: number; uncommitted: number; beacons: number };
+      exclusions: { justified: number; notInLog: number };
     })
   | Extract<ChainVerification, { ok: false }>;
+
+const LATEST_ADMIN_ACTIONS = 100;
 
 /** Reading and checking the assignment protocol: what an auditor or an administrator may see. */
 export class Audit {
   constructor(
     private readonly protocol: ProtocolRepository,
     private readonly trail: { mirror: ProtocolMirror; checkpoints: Checkpoints; epochs: RandomnessEpochs },
+    private readonly registrars: Pick<RegistrarRepository, 'events' | 'adminActions'>,
   ) {}
 
   /** A page of entries after `after`; `next` is where the following page starts, or null at the end. */
@@ -54,14 +60,23 @@ export class Audit {
     const signed = await this.trail.checkpoints.verify(entries);
     if (!signed.ok)
       return { ok: false, entries: entries.length, brokenAt: signed.brokenAt, reason: signed.reason };
-    const draws = await this.trail.epochs.verifyDraws(entries);
+    const draws = await this.trail.epochs.verifyDraws(entries, await this.trail.checkpoints.all());
     if (!draws.ok)
       return { ok: false, entries: entries.length, brokenAt: draws.brokenAt, reason: draws.reason };
+    const exclusions = checkExclusions(entries);
+    if (!exclusions.ok)
+      return { ok: false, entries: entries.length, brokenAt: exclusions.brokenAt, reason: exclusions.reason };
     return {
       ...verification,
       mirror: { mirrored: mirror.mirrored, behind: mirror.behind },
       checkpoints: { signed: signed.checkpoints, coveredEntries: signed.coveredEntries },
-      draws: { verified: draws.verified, pending: draws.pending, uncommitted: draws.uncommitted },
+      draws: {
+        verified: draws.verified,
+        pending: draws.pending,
+        uncommitted: draws.uncommitted,
+        beacons: draws.beacons,
+      },
+      exclusions: { justified: exclusions.justified, notInLog: exclusions.notInLog },
     };
   }
 
@@ -102,6 +117,30 @@ export class Audit {
       entries,
       checkpoints: await checkpoints.all(),
       epochs: [...published].map(([epoch, found]) => ({ epoch, ...found })),
+    };
+  }
+
+  /**
+   * Collusion analytics over the protocol and the registrars' free/away changes (domain/anomalies.ts), with the
+   * administrators' removals and away settings and their reasons.
+   */
+  async anomalies(alpha?: number): Promise<
+    AnomalyReport & {
+      administratorActions: { count: number; releasedPackets: number; latest: AdminAction[] };
+    }
+  > {
+    const [entries, events, actions] = await Promise.all([
+      this.protocol.entries(),
+      this.registrars.events(),
+      this.registrars.adminActions(),
+    ]);
+    return {
+      ...anomaliesOf(entries, events, alpha === undefined ? {} : { alpha }),
+      administratorActions: {
+        count: actions.length,
+        releasedPackets: actions.filter((action) => action.released).length,
+        latest: actions.slice(-LATEST_ADMIN_ACTIONS),
+      },
     };
   }
 

@@ -34,6 +34,8 @@ export class Checkpoints {
       store: ObjectStore;
       deployment: string;
       identity: () => Promise<SigningIdentity>;
+      /** The epoch commitments a checkpoint signed now repeats (RandomnessEpochs.commitmentsFrom). */
+      commitments: (now: Date) => Promise<Array<{ epoch: number; commitment: string }>>;
       policy: CheckpointPolicy;
       log: Logger;
     },
@@ -59,6 +61,7 @@ export class Checkpoints {
       rootHash: rootOf(entries.map(protocolLeaf)).toString('hex'),
       headHash: entries.at(-1)!.hash,
       at: now.toISOString(),
+      epochs: await this.deps.commitments(now),
     };
     const signed: SignedCheckpoint = {
       body,

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { committedIndex, epochOf } from '../domain/committed-random.js';
-import { planDraw } from '../domain/draw.js';
+import { planDraw, type ResubmissionPolicy } from '../domain/draw.js';
 import type { Logger } from '../infra/logger.js';
 import type { Metrics } from '../infra/metrics.js';
 import type { PacketRepository } from '../repositories/packet-repository.js';
@@ -9,6 +9,7 @@ import type { ReadyQueueRepository } from '../repositories/ready-queue-repositor
 import type { RegistrarRepository } from '../repositories/registrar-repository.js';
 import type { Checkpoints } from './checkpoints.js';
 import type { ProtocolMirror } from './protocol-mirror.js';
+import type { RandomnessBeacon } from './randomness-beacon.js';
 import type { RandomnessEpochs } from './randomness-epochs.js';
 
 export type DispatchOptions = {
@@ -16,6 +17,7 @@ export type DispatchOptions = {
   minPool: number;
   /** A registrar turning free gets one of the oldest `window` packets he may take, at random (DISPATCH_WINDOW). */
   window: number;
+  resubmissionPolicy: ResubmissionPolicy;
 };
 
 export type DispatchingDeps = {
@@ -28,8 +30,10 @@ export type DispatchingDeps = {
   metrics: Metrics;
   log: Logger;
   options: DispatchOptions;
-  /** Where each draw's indexes come from: the current epoch's committed secret. */
+  /** Where each draw's indexes come from: the current epoch's committed secret… */
   epochs: RandomnessEpochs;
+  /** …mixed with a public beacon round, when one is configured and answers. */
+  beacon?: RandomnessBeacon;
 };
 
 /** Upper bound on draws in one pass, so a pathological state cannot spin forever. */
@@ -53,14 +57,18 @@ export class Dispatching {
       if (waiting.length === 0) break;
       if (epochOf(Date.now(), epochs.epochSeconds) !== randomness.epoch) randomness = await epochs.prepare();
       const { secret, epoch } = randomness;
+      const beacon = await this.deps.beacon?.current();
       // The head the draw extends is one of its random inputs; the assignment fails if it moved meanwhile.
       const head = await protocol.head();
       const { draw, starved } = planDraw(waiting, await registrars.list(), {
         minPool: options.minPool,
         window: options.window,
+        resubmissionPolicy: options.resubmissionPolicy,
+        now: Date.now(),
         random: (n, purpose, inputs) => committedIndex(secret, purpose, inputs, n),
         prevHash: head.hash,
         epoch,
+        ...(beacon ? { beacon } : {}),
       });
       await readyQueue.markWaited(starved.filter((packet) => !packet.waited).map((packet) => packet.id));
       metrics.starvedPackets.set(starved.length);

@@ -123,11 +123,33 @@ function pageViewOf({ originalKey: _key, processing, ...page }: Page): PageView 
 export class Intake {
   constructor(private readonly deps: IntakeDeps) {}
 
-  async open(stationId: string, input: { ticket: string; service: string }): Promise<Outcome<Packet>> {
-    const known = await this.deps.catalogue.check([input.service]);
+  /**
+   * Opens a packet. `resubmissionOf`, an earlier rejected packet's tracking code, links the two: the dispatcher then
+   * applies RESUBMISSION_POLICY to who decided the earlier ones, and the link is written in the draw's entry.
+   */
+  async open(
+    stationId: string,
+    input: { ticket: string; service: string; resubmissionOf?: string },
+  ): Promise<Outcome<Packet>> {
+    const { packets, catalogue, log } = this.deps;
+    const { resubmissionOf, ...fields } = input;
+    const known = await catalogue.check([input.service]);
     if (!known.ok) return known;
-    const packet = await this.deps.packets.create({ ...input, stationId });
-    this.deps.log.info({ packetId: packet.id }, 'packet opened');
+    let resubmission: { of: string; deciders: string[] } | undefined;
+    if (resubmissionOf !== undefined) {
+      const earlier = await packets.findByTrackingCode(normalizeTrackingCode(resubmissionOf));
+      const refused = (why: 'unknown_code' | 'not_decided' | 'not_rejected' | 'other_service') =>
+        fail({ code: 'resubmission_refused', why });
+      if (!earlier) return refused('unknown_code');
+      if (earlier.status !== 'decided') return refused('not_decided');
+      // Only a refusal is resubmitted: fewer decided packets to link to is fewer registrars to steer away from.
+      if (earlier.outcome !== 'rejected') return refused('not_rejected');
+      if (earlier.service !== input.service) return refused('other_service');
+      resubmission = { of: earlier.id, deciders: await packets.decidersOf(earlier) };
+    }
+    const packet = await packets.create({ ...fields, stationId, ...(resubmission ? { resubmission } : {}) });
+    if (packet === 'already_resubmitted') return fail({ code: 'resubmission_refused', why: packet });
+    log.info({ packetId: packet.id, resubmissionOf: resubmission?.of }, 'packet opened');
     return ok(packet);
   }
 

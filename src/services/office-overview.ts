@@ -1,4 +1,4 @@
-import { poolFor } from '../domain/draw.js';
+import { type DrawRules, poolFor } from '../domain/draw.js';
 import type { RegistrarStatus, Service } from '../domain/types.js';
 import type { ReadyQueueRepository } from '../repositories/ready-queue-repository.js';
 import type { RegistrarRepository } from '../repositories/registrar-repository.js';
@@ -11,8 +11,8 @@ export type OfficeOverviewDeps = {
   readyQueue: Pick<ReadyQueueRepository, 'waitingPackets'>;
   catalog: Pick<ServiceCatalogRepository, 'list'>;
   queueDepths: () => Promise<QueueDepth[]>;
-  /** DISPATCH_MIN_POOL: fewer eligible free registrars than this and a packet waits. */
-  minPool: number;
+  /** DISPATCH_MIN_POOL and RESUBMISSION_POLICY: who may take a waiting packet. */
+  rules: Omit<DrawRules, 'now'>;
 };
 
 export type ServiceNow = {
@@ -74,17 +74,18 @@ export class OfficeOverview {
         waiting: waiting
           .filter((packet) => packet.service === slug)
           .map((packet) => {
-            const eligible = poolFor(packet, registrars).eligible.length;
+            const pool = poolFor(packet, registrars, { ...this.deps.rules, now });
+            const eligible = pool.eligible.length;
             return {
               packetId: packet.id,
               readySince: new Date(packet.readyAt).toISOString(),
               waitedSeconds: Math.max(0, Math.round((now - packet.readyAt) / 1000)),
               eligible,
-              starved: eligible < this.deps.minPool,
+              starved: eligible < pool.minPool,
             };
           }),
       };
     });
-    return { at: new Date(now).toISOString(), minPool: this.deps.minPool, services, queues };
+    return { at: new Date(now).toISOString(), minPool: this.deps.rules.minPool, services, queues };
   }
 }

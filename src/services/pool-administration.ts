@@ -16,6 +16,7 @@ export type PoolAdministrationDeps = {
 
 /** A registrar's packet can change between our read and our write (a draw, his decision); past this, give up. */
 const MAX_ATTEMPTS = 20;
+const MIN_REASON_LENGTH = 3;
 
 /**
  * What an administrator may do: create stations and registrars, and take a registrar out of the pool. He can never
@@ -59,26 +60,45 @@ export class PoolAdministration {
   }
 
   /**
-   * Sets a registrar away or removes him (his token stops working). Holding a packet, the packet is released in the
-   * same step; if a draw gives him one between our read and our write, the write fails and we read again.
+   * Sets a registrar away or removes him (his token stops working); the administrator says why, and every such act
+   * is recorded and counted (GET /v1/audit/anomalies). Away while he holds a packet takes effect after it, so that
+   * setting the drawn registrar away cannot send a packet to another draw; a removed holder's packet is released
+   * in the same step, for a new draw without him. If a draw gives him a packet between our read and our write,
+   * the write fails and we read again.
    */
-  async takeOutOfPool(registrarId: string, reason: 'away' | 'removed'): Promise<Outcome<Registrar>> {
+  async takeOutOfPool(
+    registrarId: string,
+    action: 'away' | 'removed',
+    reason: string,
+  ): Promise<Outcome<Registrar & { awayAfterCurrentPacket: boolean }>> {
     const { packets, registrars, log } = this.deps;
+    if (reason.trim().length < MIN_REASON_LENGTH) return fail({ code: 'reason_required' });
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const registrar = await registrars.get(registrarId);
       if (!registrar || registrar.status === 'removed') return fail({ code: 'not_found', what: 'Registrar' });
-      const packet = registrar.packetId ? await packets.get(registrar.packetId) : undefined;
-      const outcome = packet
-        ? (await packets.release(packet.id, registrarId, packet.drawSeq ?? 0, reason, reason)).outcome
-        : await registrars.takeOutOfPool(registrarId, reason);
+      const packet =
+        action === 'removed' && registrar.packetId ? await packets.get(registrar.packetId) : undefined;
+      const released = packet
+        ? await packets.release(packet.id, registrarId, packet.drawSeq ?? 0, 'removed', 'removed')
+        : undefined;
+      const outcome = released ? released.outcome : await registrars.takeOutOfPool(registrarId, action);
       if (outcome === 'missing') return fail({ code: 'not_found', what: 'Registrar' });
-      if (outcome !== 'ok') continue;
-      if (reason === 'removed') await registrars.revokeToken(registrarId);
+      if (outcome !== 'ok' && outcome !== 'away_after_packet') continue;
+      if (action === 'removed') await registrars.revokeToken(registrarId);
+      const awayAfterPacket = outcome === 'away_after_packet';
+      await registrars.recordAdminAction({
+        at: new Date().toISOString(),
+        registrarId,
+        action,
+        reason: reason.trim(),
+        ...(packet && released ? { released: { packetId: packet.id, seq: released.entry.seq } } : {}),
+        ...(awayAfterPacket ? { awayAfterPacket } : {}),
+      });
       log.info(
-        { registrarId, reason, releasedPacketId: packet?.id },
+        { registrarId, action, releasedPacketId: packet?.id, awayAfterPacket },
         'administrator took registrar out of the pool',
       );
-      return ok((await registrars.get(registrarId))!);
+      return ok({ ...(await registrars.get(registrarId))!, awayAfterCurrentPacket: awayAfterPacket });
     }
     throw new Error(`registrar ${registrarId} kept changing; could not take him out of the pool`);
   }

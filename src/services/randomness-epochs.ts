@@ -2,6 +2,7 @@ import { type DrawVerification, type PublishedEpoch, verifyDraws } from '../doma
 import {
   type EpochAnnouncementBody,
   epochAnnouncementMessage,
+  type SignedCheckpoint,
   type SignedEpochAnnouncement,
 } from '../domain/checkpoint.js';
 import { commitmentOf, epochOf } from '../domain/committed-random.js';
@@ -96,14 +97,20 @@ export class RandomnessEpochs {
   }
 
   /** Every draw of an ended epoch recomputed from its secret (domain/audit-trail.ts). */
-  async verifyDraws(entries: ProtocolEntry[], now = new Date()): Promise<DrawVerification> {
+  async verifyDraws(
+    entries: ProtocolEntry[],
+    checkpoints: SignedCheckpoint[],
+    now = new Date(),
+  ): Promise<DrawVerification> {
     const epochs = new Set(
       entries.flatMap((entry) => (entry.type === 'draw' && entry.epoch !== undefined ? [entry.epoch] : [])),
     );
-    return verifyDraws(entries, await this.published([...epochs], now), {
-      deployment: this.deps.deployment,
-      certificate: (await this.deps.identity()).certificates[0]!,
-    });
+    return verifyDraws(
+      entries,
+      await this.published([...epochs], now),
+      { deployment: this.deps.deployment, certificate: (await this.deps.identity()).certificates[0]! },
+      checkpoints,
+    );
   }
 
   /** The epochs as published now: announcements, and secrets of the ended ones. */
@@ -114,6 +121,18 @@ export class RandomnessEpochs {
       if (published) found.set(epoch, published);
     }
     return found;
+  }
+
+  /** The commitments of the epochs announced for now and ahead, which each checkpoint repeats. */
+  async commitmentsFrom(now = new Date()): Promise<Array<{ epoch: number; commitment: string }>> {
+    const current = epochOf(now.getTime(), this.deps.epochSeconds);
+    const epochs = (await this.announcedEpochs()).filter((epoch) => epoch >= current);
+    const announcements = await Promise.all(
+      epochs.map((epoch) => this.deps.protocol.epochAnnouncement(epoch)),
+    );
+    return announcements.flatMap((announcement) =>
+      announcement ? [{ epoch: announcement.body.epoch, commitment: announcement.body.commitment }] : [],
+    );
   }
 
   /** Every epoch announced so far. */

@@ -8,12 +8,16 @@ import type { Logger } from '../infra/logger.js';
 import type { OcrResult } from '../pipeline/ocr.js';
 import { verifyPdfSignature } from '../pipeline/pades.js';
 import type { PacketRepository } from '../repositories/packet-repository.js';
+import type { ReadyQueueRepository } from '../repositories/ready-queue-repository.js';
 import type { RegistrarRepository } from '../repositories/registrar-repository.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
 export type RegistrarDeskDeps = {
   packets: PacketRepository;
   registrars: RegistrarRepository;
+  readyQueue: Pick<ReadyQueueRepository, 'waitingPackets'>;
+  /** RECUSAL_COOLDOWN_SECONDS. */
+  recusalCooldownSeconds: number;
   store: ObjectStore;
   log: Logger;
 };
@@ -79,8 +83,17 @@ export class RegistrarDesk {
   async me(registrarId: string) {
     const registrar = await this.deps.registrars.get(registrarId);
     if (!registrar || registrar.status === 'removed') return fail({ code: 'registrar_removed' });
-    const { id, name, services, status, awayAfter } = registrar;
-    return ok({ id, name, services, status, awayAfterCurrentPacket: status === 'busy' && awayAfter });
+    const { id, name, services, status, awayAfter, cooldownUntil } = registrar;
+    return ok({
+      id,
+      name,
+      services,
+      status,
+      awayAfterCurrentPacket: status === 'busy' && awayAfter,
+      ...(cooldownUntil && cooldownUntil > Date.now()
+        ? { cooldownUntil: new Date(cooldownUntil).toISOString() }
+        : {}),
+    });
   }
 
   /** The packet drawn for him, with what each page's processing found, for the desk's side panel. */
@@ -213,16 +226,26 @@ export class RegistrarDesk {
     return ok({ outcome });
   }
 
-  /** Steps aside: the packet goes back and is drawn again without him. */
+  /**
+   * Steps aside: the packet goes back and is drawn again without him. Stepping aside costs his place, so that
+   * recusing cannot be used to wait for a chosen packet: he is in no draw for the cooldown, and never in the draws
+   * of the packets of his services that are waiting now.
+   */
   async recuse(registrarId: string, packetId: string, reason: string): Promise<Outcome<void>> {
+    const { packets, registrars, readyQueue, recusalCooldownSeconds } = this.deps;
     const owned = await this.own(registrarId, packetId);
     if (!owned.ok) return owned;
-    const { outcome, entry } = await this.deps.packets.release(
+    const services = (await registrars.get(registrarId))?.services ?? [];
+    const waiting = (await readyQueue.waitingPackets())
+      .filter((packet) => services.includes(packet.service))
+      .map((packet) => packet.id);
+    const { outcome, entry } = await packets.release(
       packetId,
       registrarId,
       owned.value.drawSeq ?? 0,
       'recusal',
       '',
+      { cooldownUntil: Date.now() + recusalCooldownSeconds * 1000, alsoExcludedFrom: waiting },
     );
     if (outcome === 'not_yours') return packetNotFound;
     if (outcome !== 'ok') return fail({ code: 'not_assigned', status: outcome, action: 'recuse' });

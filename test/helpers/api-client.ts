@@ -45,7 +45,10 @@ export function apiClient(getApp: () => FastifyInstance) {
     },
     async createPacket(
       stationToken: string,
-      body = { ticket: 'A-017', service: 'land' },
+      body: { ticket: string; service: string; resubmissionOf?: string } = {
+        ticket: 'A-017',
+        service: 'land',
+      },
     ): Promise<{ id: string; status: string; trackingCode: string }> {
       await addService(body.service);
       const response = await json('POST', '/v1/packets', stationToken, body);

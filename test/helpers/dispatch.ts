@@ -5,7 +5,7 @@ import type { Infrastructure } from '../../src/roles/infrastructure.js';
 import type { DispatchOptions } from '../../src/services/dispatching.js';
 import { packetPdfKey } from '../../src/storage/object-keys.js';
 
-const TEST_DISPATCH = { minPool: 1, window: 3 };
+const TEST_DISPATCH: DispatchOptions = { minPool: 1, window: 3, resubmissionPolicy: 'exclude_earlier' };
 
 /** The dispatching service over a test stack, as the dispatcher role builds it (one pass per dispatchAll). */
 export const dispatcherFor = (infra: Infrastructure, options: Partial<DispatchOptions> = {}) =>
@@ -24,20 +24,25 @@ export async function readyPacket(
   service = 'land',
   ticket = `T-${randomBytes(4).toString('hex')}`,
 ) {
-  const { packets } = infra.repositories;
-  const packet = await packets.create({ ticket, service, stationId: 'st_fixture' });
+  const packet = await infra.repositories.packets.create({ ticket, service, stationId: 'st_fixture' });
+  if (packet === 'already_resubmitted') throw new Error('a fixture packet is no resubmission');
+  return { ...(await makeReady(infra, packet.id)), ticket };
+}
+
+/** Moves an open packet (opened through HTTP, say) to ready with a one-page PDF, as the bundle job would. */
+export async function makeReady(infra: Infrastructure, packetId: string) {
   await infra.redis.hset(
-    `${infra.config.redis.prefix}:packet:${packet.id}`,
+    `${infra.config.redis.prefix}:packet:${packetId}`,
     'status',
     'processing',
     'pageCount',
     '1',
   );
   const sha256 = randomBytes(32).toString('hex');
-  const pdf = { key: packetPdfKey(packet.id, sha256), sha256, bytes: 1000, pages: 1 };
-  const outcome = await packets.markReady(packet.id, new Date(), pdf);
+  const pdf = { key: packetPdfKey(packetId, sha256), sha256, bytes: 1000, pages: 1 };
+  const outcome = await infra.repositories.packets.markReady(packetId, new Date(), pdf);
   if (outcome !== 'ok') throw new Error(`markReady: ${outcome}`);
-  return { id: packet.id, ticket, pdfSha256: sha256, pdfKey: pdf.key, pdfBytes: pdf.bytes };
+  return { id: packetId, pdfSha256: sha256, pdfKey: pdf.key, pdfBytes: pdf.bytes };
 }
 
 export async function freeRegistrars(infra: Infrastructure, count: number, services = ['land']) {
@@ -49,4 +54,22 @@ export async function freeRegistrars(infra: Infrastructure, count: number, servi
     ids.push(registrar.id);
   }
   return ids;
+}
+
+/** Its holder decides the packet (as the desk would), with an empty note. */
+export async function decideAsHolder(
+  infra: Infrastructure,
+  packetId: string,
+  outcome: 'approved' | 'rejected' = 'approved',
+) {
+  const held = (await infra.repositories.packets.get(packetId))!;
+  const decided = await infra.repositories.packets.decide(
+    packetId,
+    held.registrarId!,
+    held.drawSeq!,
+    outcome,
+    '',
+  );
+  if (decided.outcome !== 'ok') throw new Error(`decide: ${decided.outcome}`);
+  return held.registrarId!;
 }

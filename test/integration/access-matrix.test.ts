@@ -151,18 +151,22 @@ const rows: Row[] = [
     route: 'PUT /v1/registrars/{id}/status',
     prepare: async () => ({
       url: `/v1/registrars/${await freshRegistrarId()}/status`,
-      body: { status: 'away' },
+      body: { status: 'away', reason: 'on leave' },
     }),
     allowed: { admin: 200 },
   },
   {
     route: 'DELETE /v1/registrars/{id}',
-    prepare: async () => ({ url: `/v1/registrars/${await freshRegistrarId()}` }),
+    prepare: async () => ({
+      url: `/v1/registrars/${await freshRegistrarId()}`,
+      body: { reason: 'left the office' },
+    }),
     allowed: { admin: 204 },
   },
   { route: 'GET /v1/audit/assignments', prepare: at('/v1/audit/assignments'), allowed: { admin: 200 } },
   { route: 'GET /v1/audit/verify', prepare: at('/v1/audit/verify'), allowed: { admin: 200 } },
   { route: 'GET /v1/audit/fairness', prepare: at('/v1/audit/fairness'), allowed: { admin: 200 } },
+  { route: 'GET /v1/audit/anomalies', prepare: at('/v1/audit/anomalies'), allowed: { admin: 200 } },
   // This stack draws nobody: an admin gets past the door and finds no checkpoint or entry (404), others do not.
   { route: 'GET /v1/audit/checkpoint', prepare: at('/v1/audit/checkpoint'), allowed: { admin: 404 } },
   { route: 'GET /v1/audit/proof/{seq}', prepare: at('/v1/audit/proof/1'), allowed: { admin: 404 } },

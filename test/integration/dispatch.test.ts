@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { createHash, verify as cryptoVerify, randomUUID, X509Certificate } from 'node:crypto';
+import { createHash, verify as cryptoVerify, randomBytes, randomUUID, X509Certificate } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,7 +8,13 @@ import { promisify } from 'node:util';
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import type { Dispatcher } from '../../src/dispatch/dispatcher.js';
-import { checkpointMessage, protocolLeaf, type SignedCheckpoint } from '../../src/domain/checkpoint.js';
+import { checkExclusions } from '../../src/domain/audit-trail.js';
+import {
+  checkpointMessage,
+  epochAnnouncementMessage,
+  protocolLeaf,
+  type SignedCheckpoint,
+} from '../../src/domain/checkpoint.js';
 import { epochOf } from '../../src/domain/committed-random.js';
 import { chiSquarePValue, fairnessOf } from '../../src/domain/fairness.js';
 import { verifyConsistency, verifyInclusion } from '../../src/domain/merkle.js';
@@ -21,8 +27,16 @@ import {
 } from '../../src/domain/protocol.js';
 import { connectRedis } from '../../src/infra/redis.js';
 import { loadSigningIdentity } from '../../src/infra/signing-identity.js';
+import { signWithIdentity } from '../../src/pipeline/plain-signature.js';
 import { apiClient, errorCodeOf } from '../helpers/api-client.js';
-import { dispatcherFor, dispatchLoopFor, freeRegistrars, readyPacket } from '../helpers/dispatch.js';
+import {
+  decideAsHolder,
+  dispatcherFor,
+  dispatchLoopFor,
+  freeRegistrars,
+  makeReady,
+  readyPacket,
+} from '../helpers/dispatch.js';
 import { TEST_ADMIN_TOKEN, useTestStack } from '../helpers/stack.js';
 
 const run = promisify(execFile);
@@ -141,7 +155,8 @@ describe('races', () => {
 });
 
 describe('redistribution and exclusions', () => {
-  const held = useTestStack('redraw');
+  const COOLDOWN_SECONDS = 2;
+  const held = useTestStack('redraw', { RECUSAL_COOLDOWN_SECONDS: String(COOLDOWN_SECONDS) });
   const api = apiClient(() => held.stack.app);
 
   it('a recusal sends the packet back for a new draw without the registrar, linked to the previous one', async () => {
@@ -205,43 +220,175 @@ describe('redistribution and exclusions', () => {
     expect(again.statusCode).toBe(404);
   });
 
-  it('an administrator setting the holder away makes a new draw that excludes him', async () => {
+  it('a recusal costs his place: out of the packets waiting then, and of every draw until the cooldown ends', async () => {
+    const { infra } = held.stack;
+    const { registrars, packets } = infra.repositories;
+    const service = 'cooldown-service';
+    const created = await Promise.all([1, 2, 3].map((i) => registrars.create(`C${i}`, [service])));
+    const [first] = created;
+    await registrars.setStatus(first!.registrar.id, 'free');
+    const dispatcher = dispatcherFor(infra);
+    const held1 = await readyPacket(infra, service);
+    await dispatcher.dispatchAll();
+    expect((await packets.get(held1.id))!.registrarId).toBe(first!.registrar.id);
+    const waiting = await readyPacket(infra, service); // nobody else is free: it waits
+    expect(await dispatcher.dispatchAll()).toBe(0);
+
+    const recused = await api.json('POST', `/v1/registrar/packets/${held1.id}/recuse`, first!.token, {
+      reason: 'my neighbour',
+    });
+    expect(recused.statusCode).toBe(202);
+    const release = (await infra.repositories.protocol.entries()).at(-1)!;
+    expect(release).toMatchObject({ type: 'release', reason: 'recusal', alsoExcludedFrom: [waiting.id] });
+    // He is free, but neither packet may go to him, and while cooling down not even a new one.
+    expect(await dispatcher.dispatchAll()).toBe(0);
+    for (const { registrar } of created.slice(1)) await registrars.setStatus(registrar.id, 'free');
+    expect(await dispatcher.dispatchAll()).toBe(2);
+    const fresh = await readyPacket(infra, service);
+    await registrars.setStatus(created[1]!.registrar.id, 'away');
+    await registrars.setStatus(created[2]!.registrar.id, 'away');
+    expect(await dispatcher.dispatchAll()).toBe(0);
+    const draws = drawsOf(await infra.repositories.protocol.entries());
+    for (const id of [held1.id, waiting.id])
+      expect(draws.findLast((draw) => draw.packetId === id)!.excluded).toContainEqual({
+        registrarId: first!.registrar.id,
+        reason: 'recused',
+      });
+
+    await sleep(COOLDOWN_SECONDS * 1000 + 100);
+    expect(await dispatcher.dispatchAll()).toBe(1);
+    const afterCooldown = drawsOf(await infra.repositories.protocol.entries()).at(-1)!;
+    expect(afterCooldown).toMatchObject({ packetId: fresh.id, chosen: first!.registrar.id });
+    expect(checkExclusions(await infra.repositories.protocol.entries())).toMatchObject({ ok: true });
+  });
+
+  it('a registrar drawing nothing during his cooldown is named so in the draw', async () => {
+    const { infra } = held.stack;
+    const { registrars } = infra.repositories;
+    const service = 'cooling-service';
+    const [a, b, c] = await Promise.all([1, 2, 3].map((i) => registrars.create(`K${i}`, [service])));
+    const dispatcher = dispatcherFor(infra);
+    await registrars.setStatus(a!.registrar.id, 'free');
+    const packet = await readyPacket(infra, service);
+    expect(await dispatcher.dispatchAll()).toBe(1);
+    await api.json('POST', `/v1/registrar/packets/${packet.id}/recuse`, a!.token, { reason: 'conflict' });
+    await registrars.setStatus(b!.registrar.id, 'free');
+    expect(await dispatcher.dispatchAll()).toBe(1);
+    await registrars.setStatus(c!.registrar.id, 'free');
+    const next = await readyPacket(infra, service);
+    expect(await dispatcher.dispatchAll()).toBe(1);
+    const draw = drawsOf(await infra.repositories.protocol.entries()).at(-1)!;
+    expect(draw).toMatchObject({ packetId: next.id, eligible: [c!.registrar.id] });
+    expect(draw.excluded).toContainEqual({ registrarId: a!.registrar.id, reason: 'cooldown' });
+  });
+
+  it('an administrator sets a holder away only after his packet; removing him redraws it; both need a reason and are counted', async () => {
     const { infra } = held.stack;
     await freeRegistrars(infra, 2, ['away-service']);
     const dispatcher = dispatcherFor(infra);
     const packet = await readyPacket(infra, 'away-service');
     await dispatcher.dispatchAll();
     const holder = (await infra.repositories.packets.get(packet.id))!.registrarId!;
-    const response = await api.json('PUT', `/v1/registrars/${holder}/status`, TEST_ADMIN_TOKEN, {
+    const withoutReason = await api.json('PUT', `/v1/registrars/${holder}/status`, TEST_ADMIN_TOKEN, {
       status: 'away',
+      reason: ' ',
     });
-    expect(response.statusCode).toBe(200);
-    expect(response.json().status).toBe('away');
+    expect(withoutReason.statusCode).toBe(422);
+    expect(errorCodeOf(withoutReason)).toBe('reason_required');
+    const away = await api.json('PUT', `/v1/registrars/${holder}/status`, TEST_ADMIN_TOKEN, {
+      status: 'away',
+      reason: 'leaves at noon',
+    });
+    expect(away.statusCode).toBe(200);
+    expect(away.json()).toMatchObject({ status: 'busy', awayAfterCurrentPacket: true });
     await dispatcher.dispatchAll();
-    const after = (await infra.repositories.packets.get(packet.id))!;
-    expect(after.registrarId).not.toBe(holder);
+    expect((await infra.repositories.packets.get(packet.id))!.registrarId).toBe(holder);
+
+    const removal = await api.json('DELETE', `/v1/registrars/${holder}`, TEST_ADMIN_TOKEN, {
+      reason: 'dismissed',
+    });
+    expect(removal.statusCode).toBe(204);
+    await dispatcher.dispatchAll();
+    expect((await infra.repositories.packets.get(packet.id))!.registrarId).not.toBe(holder);
     const redraw = drawsOf(await infra.repositories.protocol.entries()).at(-1)!;
     expect(redraw).toMatchObject({ reason: 'away', packetId: packet.id });
-    expect(redraw.excluded).toContainEqual({ registrarId: holder, reason: 'away' });
+    expect(redraw.excluded).toContainEqual({ registrarId: holder, reason: 'removed' });
+    const actions = (await infra.repositories.registrars.adminActions()).filter(
+      (action) => action.registrarId === holder,
+    );
+    expect(actions).toMatchObject([
+      { action: 'away', reason: 'leaves at noon', awayAfterPacket: true },
+      { action: 'removed', reason: 'dismissed', released: { packetId: packet.id } },
+    ]);
   });
 
-  it('a registrar who decided a packet of a ticket is excluded from later packets of that ticket', async () => {
+  it('a station links a resubmission to the earlier decided packet; its decider is out of the draw, as logged', async () => {
     const { infra } = held.stack;
-    await freeRegistrars(infra, 2, ['ticket-service']);
+    const service = 'resubmission-service';
+    await freeRegistrars(infra, 3, [service]);
+    const station = await api.createStation();
     const dispatcher = dispatcherFor(infra);
-    const first = await readyPacket(infra, 'ticket-service', 'SAME-1');
+    const earlier = await api.createPacket(station.token, { ticket: 'A-017', service });
+    const refusedEarly = await api.json('POST', '/v1/packets', station.token, {
+      ticket: 'A-018',
+      service,
+      resubmissionOf: earlier.trackingCode,
+    });
+    expect([refusedEarly.statusCode, refusedEarly.json().error.why]).toEqual([409, 'not_decided']);
+    await makeReady(infra, earlier.id);
     await dispatcher.dispatchAll();
-    const decider = (await infra.repositories.packets.get(first.id))!;
-    await infra.repositories.packets.decide(first.id, decider.registrarId!, decider.drawSeq!, 'rejected', '');
-    const resubmitted = await readyPacket(infra, 'ticket-service', 'SAME-1');
+    const decider = await decideAsHolder(infra, earlier.id, 'rejected');
+
+    const code = earlier.trackingCode.toLowerCase().replaceAll('-', '');
+    const resubmission = await api.createPacket(station.token, {
+      ticket: 'B-001',
+      service,
+      resubmissionOf: code,
+    });
+    const again = await api.json('POST', '/v1/packets', station.token, {
+      ticket: 'B-002',
+      service,
+      resubmissionOf: earlier.trackingCode,
+    });
+    expect([again.statusCode, again.json().error.why]).toEqual([409, 'already_resubmitted']);
+    const unknown = await api.json('POST', '/v1/packets', station.token, {
+      ticket: 'B-003',
+      service,
+      resubmissionOf: 'ZZZZ-ZZZZ-ZZZZ-ZZZZ',
+    });
+    expect([unknown.statusCode, unknown.json().error.why]).toEqual([422, 'unknown_code']);
+    await api.createRegistrar(['other-service']);
+    const otherService = await api.json('POST', '/v1/packets', station.token, {
+      ticket: 'B-004',
+      service: 'other-service',
+      resubmissionOf: earlier.trackingCode,
+    });
+    expect([otherService.statusCode, otherService.json().error.why]).toEqual([422, 'other_service']);
+    const approved = await readyPacket(infra, service);
+    await dispatcher.dispatchAll();
+    await decideAsHolder(infra, approved.id, 'approved');
+    const approvedCode = (await infra.repositories.packets.get(approved.id))!.trackingCode;
+    const ofApproved = await api.json('POST', '/v1/packets', station.token, {
+      ticket: 'B-005',
+      service,
+      resubmissionOf: approvedCode,
+    });
+    expect([ofApproved.statusCode, ofApproved.json().error.why]).toEqual([422, 'not_rejected']);
+
+    await makeReady(infra, resubmission.id);
     await dispatcher.dispatchAll();
     const redraw = drawsOf(await infra.repositories.protocol.entries()).at(-1)!;
-    expect(redraw.packetId).toBe(resubmitted.id);
-    expect(redraw.chosen).not.toBe(decider.registrarId);
-    expect(redraw.excluded).toContainEqual({
-      registrarId: decider.registrarId,
-      reason: 'decided_same_ticket',
+    expect(redraw).toMatchObject({
+      packetId: resubmission.id,
+      resubmissionOf: earlier.id,
+      resubmissionPolicy: 'exclude_earlier',
     });
+    expect(redraw.chosen).not.toBe(decider);
+    expect(redraw.excluded).toContainEqual({
+      registrarId: decider,
+      reason: 'decided_earlier_submission',
+    });
+    expect(checkExclusions(await infra.repositories.protocol.entries())).toMatchObject({ ok: true });
   });
 
   it('waits while fewer than DISPATCH_MIN_POOL eligible registrars are free, visibly', async () => {
@@ -345,6 +492,37 @@ describe('committed randomness', () => {
       const forged = await audit({ ...exported, entries });
       expect(forged.stdout).toMatch(new RegExp(`FAIL +draws recomputed .*entry ${draw.seq}: randomIndex`));
       expect(forged.code).toBe(1);
+      // Checkpoints repeat the epoch commitments: even the office key cannot announce the epoch anew.
+      const signedFirst = (exported.checkpoints as SignedCheckpoint[])[0]!;
+      expect(signedFirst.body.epochs).toContainEqual({
+        epoch: drawEpoch,
+        commitment: epoch.announcement.body.commitment,
+      });
+      const secret = randomBytes(32).toString('hex');
+      const body = {
+        ...epoch.announcement.body,
+        commitment: createHash('sha256').update(Buffer.from(secret, 'hex')).digest('hex'),
+      };
+      const reannounced = {
+        ...exported,
+        epochs: (exported.epochs as Array<{ epoch: number }>).map((published) =>
+          published.epoch === drawEpoch
+            ? { ...published, ...epoch, secret, announcement: { ...epoch.announcement, body } }
+            : published,
+        ),
+      };
+      const identity = await infra.signingIdentity();
+      for (const published of reannounced.epochs as Array<{
+        epoch: number;
+        announcement: { signature: string };
+      }>)
+        if (published.epoch === drawEpoch)
+          published.announcement.signature = (
+            await signWithIdentity(epochAnnouncementMessage(body), identity)
+          ).toString('base64');
+      const rewritten = await audit(reannounced);
+      expect(rewritten.stdout).toMatch(/differs from the commitment signed checkpoints repeat/);
+      expect(rewritten.code).toBe(1);
       // Without its checkpoints nothing vouches for the entries; under another certificate nothing holds.
       expect((await audit({ ...exported, checkpoints: [] })).code).toBe(1);
       const stranger = path.join(dir, 'stranger.der');
@@ -403,14 +581,7 @@ describe('protocol audit and registrar routes', () => {
     for (let i = 0; i < count; i++) {
       const packet = await readyPacket(infra, service);
       await dispatcher.dispatchAll();
-      const assigned = (await infra.repositories.packets.get(packet.id))!;
-      await infra.repositories.packets.decide(
-        packet.id,
-        assigned.registrarId!,
-        assigned.drawSeq!,
-        'approved',
-        '',
-      );
+      await decideAsHolder(infra, packet.id);
     }
     return dispatcher;
   }
@@ -646,7 +817,11 @@ describe('protocol audit and registrar routes', () => {
     const created = await infra.repositories.registrars.create('Leaving', ['route-service']);
     expect((await api.json('GET', '/v1/registrar/assignment', created.token)).statusCode).toBe(204);
     expect(
-      (await api.json('DELETE', `/v1/registrars/${created.registrar.id}`, TEST_ADMIN_TOKEN)).statusCode,
+      (
+        await api.json('DELETE', `/v1/registrars/${created.registrar.id}`, TEST_ADMIN_TOKEN, {
+          reason: 'left the office',
+        })
+      ).statusCode,
     ).toBe(204);
     expect((await api.json('GET', '/v1/registrar/assignment', created.token)).statusCode).toBe(401);
   });

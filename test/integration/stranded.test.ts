@@ -210,7 +210,9 @@ describe('4. races and leftovers', () => {
       return seen;
     };
     try {
-      const removal = await api.json('DELETE', `/v1/registrars/${registrarId}`, TEST_ADMIN_TOKEN);
+      const removal = await api.json('DELETE', `/v1/registrars/${registrarId}`, TEST_ADMIN_TOKEN, {
+        reason: 'left the office',
+      });
       expect(removal.statusCode).toBe(204);
     } finally {
       registrars.get = read;
@@ -233,7 +235,7 @@ describe('4. races and leftovers', () => {
       const [registrarId] = await freeRegistrars(infra, 1, [service]);
       const packet = await readyPacket(infra, service);
       const [removal] = await Promise.all([
-        api.json('DELETE', `/v1/registrars/${registrarId}`, TEST_ADMIN_TOKEN),
+        api.json('DELETE', `/v1/registrars/${registrarId}`, TEST_ADMIN_TOKEN, { reason: 'left the office' }),
         dispatcherFor(infra).dispatchAll(),
       ]);
       expect(removal.statusCode).toBe(204);

@@ -124,6 +124,7 @@ describe('the registrar desk and the citizen’s page', () => {
     await holder.page.getByLabel('Причина самовідводу').fill('Знайомий заявника');
     await holder.page.getByRole('button', { name: 'Відмовитися від пакета' }).click();
     await holder.page.getByText('Пакет повернуто на жеребкування без вас.').waitFor();
+    await holder.page.getByText(/Після самовідводу пакети вам не призначаються до \d\d:\d\d/).waitFor();
     await packetHeading(other.page).waitFor({ timeout: 10_000 });
 
     // She approves with a note, through the confirmation step, and is back in the pool.

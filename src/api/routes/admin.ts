@@ -5,6 +5,7 @@ import type { Auth } from '../auth.js';
 import type { ApiDeps } from '../deps.js';
 import { unwrap } from '../outcomes.js';
 import {
+  anomalyReport,
   chainVerification,
   consistencyProof,
   createdRegistrar,
@@ -26,6 +27,8 @@ import {
 } from '../schemas.js';
 
 const errors = { 400: errorResponse, 401: errorResponse, 403: errorResponse };
+/** Why an administrator takes a registrar out of the pool: recorded and counted, never shown to the public. */
+const adminReason = z.string().max(500);
 const registrarParams = z.object({ id: z.string().regex(idPattern('registrar'), 'a registrar id (rg_…)') });
 
 export function adminRoutes(deps: ApiDeps, auth: Auth): FastifyPluginAsyncZod {
@@ -122,13 +125,19 @@ export function adminRoutes(deps: ApiDeps, auth: Auth): FastifyPluginAsyncZod {
       {
         schema: {
           tags: ['admin'],
-          summary: 'Set a registrar away (his packet, if any, is drawn again without him)',
+          summary: 'Set a registrar away, saying why (holding a packet, he goes away once it is done)',
           params: registrarParams,
-          body: z.object({ status: z.literal('away') }).strict(),
-          response: { 200: registrar, 404: errorResponse, ...errors },
+          body: z.object({ status: z.literal('away'), reason: adminReason }).strict(),
+          response: {
+            200: registrar.extend({ awayAfterCurrentPacket: z.boolean() }),
+            404: errorResponse,
+            422: errorResponse,
+            ...errors,
+          },
         },
       },
-      async (request) => unwrap(await administration.takeOutOfPool(request.params.id, 'away')),
+      async (request) =>
+        unwrap(await administration.takeOutOfPool(request.params.id, 'away', request.body.reason)),
     );
 
     app.delete(
@@ -136,13 +145,15 @@ export function adminRoutes(deps: ApiDeps, auth: Auth): FastifyPluginAsyncZod {
       {
         schema: {
           tags: ['admin'],
-          summary: 'Remove a registrar: his token stops working, his packet is drawn again without him',
+          summary:
+            'Remove a registrar, saying why: his token stops working, his packet is drawn again without him',
           params: registrarParams,
-          response: { 204: z.null(), 404: errorResponse, ...errors },
+          body: z.object({ reason: adminReason }).strict(),
+          response: { 204: z.null(), 404: errorResponse, 422: errorResponse, ...errors },
         },
       },
       async (request, reply) => {
-        unwrap(await administration.takeOutOfPool(request.params.id, 'removed'));
+        unwrap(await administration.takeOutOfPool(request.params.id, 'removed', request.body.reason));
         return reply.code(204).send(null);
       },
     );
@@ -289,6 +300,20 @@ export function adminRoutes(deps: ApiDeps, auth: Auth): FastifyPluginAsyncZod {
         },
       },
       async () => audit.export(),
+    );
+
+    app.get(
+      '/v1/audit/anomalies',
+      {
+        schema: {
+          tags: ['admin'],
+          summary:
+            'Collusion analytics: station × registrar pairs, recusal rates, free toggles around ready packets, removals around draws (Holm-corrected), and administrators’ actions',
+          querystring: z.object({ alpha: z.coerce.number().gt(0).lt(1).optional() }).strict(),
+          response: { 200: anomalyReport, ...errors },
+        },
+      },
+      async (request) => audit.anomalies(request.query.alpha),
     );
 
     app.get(

@@ -44,7 +44,7 @@ export function packetRoutes(deps: ApiDeps, auth: Auth): FastifyPluginAsyncZod {
         onRequest: auth.requireRole('station'),
         schema: {
           tags: ['station'],
-          summary: 'Open a packet for a citizen’s ticket',
+          summary: 'Open a packet for a citizen’s ticket (or a resubmission of an earlier, decided packet)',
           body: createPacketBody,
           response: { 201: createdPacket, 422: errorResponse, ...errors },
         },

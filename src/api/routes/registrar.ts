@@ -35,6 +35,8 @@ export function registrarRoutes(deps: ApiDeps, auth: Auth): FastifyPluginAsyncZo
               services: z.array(z.string()),
               status: z.string(),
               awayAfterCurrentPacket: z.boolean(),
+              /** After a recusal: no packet is drawn for him until then. */
+              cooldownUntil: z.string().optional(),
             }),
             ...errors,
           },

@@ -54,6 +54,11 @@ export const adminMessages = defineMessages(
     'people.remove': 'Видалити',
     'people.removeLabel': 'Видалити {name}',
     'people.confirmRemove': 'Видалити {name}? Ключ доступу перестане діяти.',
+    'people.reasonAway':
+      'Чому {name} виводиться з пулу? Причину буде записано. Якщо реєстратор розглядає пакет, він вийде після нього.',
+    'people.reasonRemove':
+      'Чому {name} видаляється? Причину буде записано; пакет, який він розглядає, буде розіграно заново.',
+    'people.reasonTooShort': 'Потрібна причина (щонайменше 3 символи).',
     'services.slug': 'Код послуги',
     'services.slugHint': 'Латинські малі літери, цифри, дефіс: наприклад land-registration.',
     'services.nameUk': 'Назва українською',
@@ -157,6 +162,10 @@ export const adminMessages = defineMessages(
     'people.remove': 'Remove',
     'people.removeLabel': 'Remove {name}',
     'people.confirmRemove': 'Remove {name}? The access key will stop working.',
+    'people.reasonAway':
+      'Why is {name} taken out of the pool? The reason is recorded. A registrar holding a packet leaves after it.',
+    'people.reasonRemove': 'Why is {name} removed? The reason is recorded; a packet he holds is drawn again.',
+    'people.reasonTooShort': 'A reason is needed (at least 3 characters).',
     'services.slug': 'Service code',
     'services.slugHint': 'Lowercase Latin letters, digits, dashes: for example land-registration.',
     'services.nameUk': 'Name in Ukrainian',

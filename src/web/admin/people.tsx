@@ -112,13 +112,28 @@ export function PeopleView({ t, lang, directory }: { t: AdminTranslate; lang: La
     await api.DELETE('/v1/stations/{id}', { params: { path: { id } } });
     await directory.refresh();
   };
-  const setAway = async (id: string) => {
-    await api.PUT('/v1/registrars/{id}/status', { params: { path: { id } }, body: { status: 'away' } });
+  /** Taking a registrar out of the pool is recorded with its reason; the browser's own prompt asks for it. */
+  const reasonFor = (question: 'people.reasonAway' | 'people.reasonRemove', name: string) => {
+    for (;;) {
+      const reason = prompt(t(question, { name }));
+      if (reason === null) return undefined;
+      if (reason.trim().length >= 3) return reason.trim();
+      alert(t('people.reasonTooShort'));
+    }
+  };
+  const setAway = async (id: string, name: string) => {
+    const reason = reasonFor('people.reasonAway', name);
+    if (reason === undefined) return;
+    await api.PUT('/v1/registrars/{id}/status', {
+      params: { path: { id } },
+      body: { status: 'away', reason },
+    });
     await directory.refresh();
   };
   const removeRegistrar = async (id: string, name: string) => {
-    if (!confirmed(name)) return;
-    await api.DELETE('/v1/registrars/{id}', { params: { path: { id } } });
+    const reason = reasonFor('people.reasonRemove', name);
+    if (reason === undefined) return;
+    await api.DELETE('/v1/registrars/{id}', { params: { path: { id } }, body: { reason } });
     await directory.refresh();
   };
   const registrars = directory.registrars.filter((registrar) => registrar.status !== 'removed');
@@ -206,7 +221,7 @@ export function PeopleView({ t, lang, directory }: { t: AdminTranslate; lang: La
                         <button
                           type="button"
                           aria-label={t('people.setAwayLabel', { name: registrar.name })}
-                          onClick={() => setAway(registrar.id)}
+                          onClick={() => setAway(registrar.id, registrar.name)}
                         >
                           {t('people.setAway')}
                         </button>

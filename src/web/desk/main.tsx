@@ -9,7 +9,13 @@ import { type DeskTranslate, deskMessages } from './messages';
 import { PacketDesk } from './packet';
 import { warmUpPdfWorker } from './pdf';
 
-type Me = { id: string; name: string; status: string; awayAfterCurrentPacket: boolean };
+type Me = {
+  id: string;
+  name: string;
+  status: string;
+  awayAfterCurrentPacket: boolean;
+  cooldownUntil?: string;
+};
 
 const LONG_POLL_SECONDS = 20;
 
@@ -25,7 +31,7 @@ function Desk() {
       {...(session ? { signedInAs: session.name, onSignOut: signOut } : {})}
     >
       {session === null && <SignIn forRole="registrar" t={t} onSignedIn={signedIn} />}
-      {session && <Workplace t={t} />}
+      {session && <Workplace t={t} lang={lang} />}
     </Shell>
   );
 }
@@ -34,7 +40,7 @@ function Desk() {
  * His status, and the packet drawn for him when there is one. The wait is a long poll: the packet appears by
  * itself within moments of the draw, without reloading.
  */
-function Workplace({ t }: { t: DeskTranslate }) {
+function Workplace({ t, lang }: { t: DeskTranslate; lang: string }) {
   useEffect(warmUpPdfWorker, []);
   const [me, setMe] = useState<Me | undefined>();
   const [packetId, setPacketId] = useState<string | undefined>();
@@ -126,7 +132,16 @@ function Workplace({ t }: { t: DeskTranslate }) {
         <PacketDesk packetId={packetId} t={t} onFinished={finished} />
       ) : (
         <p class="card" aria-live="polite">
-          {me.status === 'away' ? t('desk.awayNote') : t('desk.waiting')}
+          {me.status === 'away'
+            ? t('desk.awayNote')
+            : me.cooldownUntil
+              ? t('desk.cooldownNote', {
+                  time: new Date(me.cooldownUntil).toLocaleTimeString(lang === 'uk' ? 'uk-UA' : 'en-GB', {
+                    hour: '2-digit',
+                    minute: '2-digit',
+                  }),
+                })
+              : t('desk.waiting')}
         </p>
       )}
     </>

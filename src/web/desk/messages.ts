@@ -13,6 +13,8 @@ export const deskMessages = defineMessages(
     'desk.awayAfterSet': 'Після цього пакета ви станете відсутнім.',
     'desk.waiting': 'Очікуємо пакет. Щойно жеребкування призначить вам пакет, він відкриється тут.',
     'desk.awayNote': 'Ви відсутні: пакети вам не призначаються.',
+    'desk.cooldownNote':
+      'Після самовідводу пакети вам не призначаються до {time}; пакети, що чекали під час самовідводу, — ніколи.',
     'desk.packet': 'Пакет',
     'desk.ticket': 'Талон',
     'desk.service': 'Послуга',
@@ -84,6 +86,8 @@ export const deskMessages = defineMessages(
     'desk.awayAfterSet': 'You will be away once this packet is done.',
     'desk.waiting': 'Waiting for a packet. As soon as the draw gives you one, it opens here.',
     'desk.awayNote': 'You are away: no packets are drawn for you.',
+    'desk.cooldownNote':
+      'After your recusal no packets are drawn for you until {time}; the packets waiting when you recused, never.',
     'desk.packet': 'Packet',
     'desk.ticket': 'Ticket',
     'desk.service': 'Service',
