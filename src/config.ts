@@ -76,7 +76,6 @@ const envSchema = z.object({
   DISPATCH_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
   DRAW_BEACON_URL: z.string().url().optional(),
   DRAW_BEACON_CHAIN: z.enum(['quicknet', 'mainnet']).default('quicknet'),
-  DRAW_BEACON_MAX_AGE_SECONDS: z.coerce.number().int().min(1).default(30),
   RESUBMISSION_POLICY: z.enum(RESUBMISSION_POLICIES).default('exclude_earlier'),
   RECUSAL_COOLDOWN_SECONDS: z.coerce.number().int().min(0).max(86_400).default(900),
   CHECKPOINT_ENTRIES: z.coerce.number().int().min(1).max(1_000_000).default(100),
@@ -175,7 +174,7 @@ export type Config = {
     /** After a recusal the registrar is in no draw for this long. */
     recusalCooldownSeconds: number;
     /** A drand relay whose latest round (of the pinned chain) draws mix in; none when unset. */
-    beacon?: { url: string; chain: 'quicknet' | 'mainnet'; maxAgeSeconds: number };
+    beacon?: { url: string; chain: 'quicknet' | 'mainnet' };
   };
   /** A signed checkpoint once this many entries, or this long, passed since the last one (with new entries). */
   checkpoints: { everyEntries: number; everySeconds: number };
@@ -305,11 +304,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       recusalCooldownSeconds: e.RECUSAL_COOLDOWN_SECONDS,
       ...(e.DRAW_BEACON_URL
         ? {
-            beacon: {
-              url: e.DRAW_BEACON_URL,
-              chain: e.DRAW_BEACON_CHAIN,
-              maxAgeSeconds: e.DRAW_BEACON_MAX_AGE_SECONDS,
-            },
+            beacon: { url: e.DRAW_BEACON_URL, chain: e.DRAW_BEACON_CHAIN },
           }
         : {}),
     },

@@ -27,7 +27,7 @@ export function httpErrorOf(failure: Failure): AppError {
       return new AppError(
         422,
         'reason_required',
-        'The registrar holds a packet: say why he is taken out of the pool (reason)',
+        'Say why the registrar is taken out of the pool (reason, at least 3 characters)',
       );
     case 'packet_not_open':
       return new AppError(

@@ -66,7 +66,7 @@ export const createPacketBody = z
     ticket,
     service: serviceSlug,
     /** The tracking code of an earlier, rejected packet this one resubmits (same service). */
-    resubmissionOf: z.string().min(12).max(24).optional(),
+    resubmissionOf: z.string().min(8).max(32).optional(),
   })
   .strict();
 export const createdPacket = z.object({

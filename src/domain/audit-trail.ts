@@ -7,7 +7,7 @@ import {
   type SignedEpochAnnouncement,
 } from './checkpoint.js';
 import { commitmentOf, drawMismatch, epochOf, epochStartMs } from './committed-random.js';
-import { PINNED_CHAINS, roundTime, verifyBeaconRound } from './drand-beacon.js';
+import { beaconRoundFor, PINNED_CHAINS, roundTime, verifyBeaconRound } from './drand-beacon.js';
 import { rootOf } from './merkle.js';
 import type { DrawBeacon, ExclusionReason, ProtocolEntry } from './protocol.js';
 
@@ -100,13 +100,20 @@ function commitmentsInCheckpoints(
   return found;
 }
 
-/** Why a draw's beacon round cannot be trusted: an unpinned chain, a bad signature, or a round not yet out. */
-function beaconFaultOf(beacon: DrawBeacon, drawnAt: number): string | undefined {
+/**
+ * Why a draw's beacon round cannot be trusted: an unpinned chain, a round other than the first after the entry the
+ * draw extends (the only one allowed: a dispatcher cannot choose), a round not out at the draw, a bad signature.
+ */
+function beaconFaultOf(beacon: DrawBeacon, drawnAt: number, extended?: ProtocolEntry): string | undefined {
   const chain = PINNED_CHAINS.get(beacon.chainHash);
   if (!chain) return `its beacon names chain ${beacon.chainHash}, which is not pinned`;
+  if (!extended) return 'the first entry cannot name a beacon round: nothing fixes which';
+  const due = beaconRoundFor(chain, Date.parse(extended.at));
+  if (beacon.round !== due)
+    return `its beacon round is ${beacon.round}; the first after entry ${extended.seq} is ${due}`;
+  if (roundTime(chain, beacon.round) > drawnAt) return `its beacon round ${beacon.round} was not out yet`;
   const verdict = verifyBeaconRound(chain, beacon);
   if (!verdict.ok) return `its beacon round ${beacon.round} does not verify: ${verdict.reason}`;
-  if (roundTime(chain, beacon.round) > drawnAt) return `its beacon round ${beacon.round} was not out yet`;
   return undefined;
 }
 
@@ -174,16 +181,16 @@ export function verifyDraws(
     };
   };
   const counts = { verified: 0, pending: 0, uncommitted: 0, beacons: 0 };
-  for (const entry of entries) {
+  for (const [index, entry] of entries.entries()) {
     if (entry.type !== 'draw') continue;
+    const beaconFault = entry.beacon && beaconFaultOf(entry.beacon, Date.parse(entry.at), entries[index - 1]);
+    if (beaconFault) return { ok: false, brokenAt: entry.seq, reason: beaconFault };
+    if (entry.beacon) counts.beacons++;
     if (entry.epoch === undefined) {
       counts.uncommitted++;
       continue;
     }
     const broken = (reason: string): DrawVerification => ({ ok: false, brokenAt: entry.seq, reason });
-    const beaconFault = entry.beacon && beaconFaultOf(entry.beacon, Date.parse(entry.at));
-    if (beaconFault) return broken(beaconFault);
-    if (entry.beacon) counts.beacons++;
     if (!facts.has(entry.epoch)) facts.set(entry.epoch, factsOf(entry.epoch));
     const known = facts.get(entry.epoch)!;
     if (typeof known === 'string') return broken(known);
@@ -255,20 +262,36 @@ export function checkExclusions(entries: readonly ProtocolEntry[]): ExclusionChe
         const kept = entry.eligible.find((id) => earlierDeciders.includes(id));
         if (kept) return broken(`${kept} decided an earlier submission and is eligible`);
       }
-      if (
-        policy === 'same_registrar' &&
-        entry.eligible.length === 1 &&
-        entry.eligible[0] !== earlierDeciders[0]
-      )
-        return broken(`only ${entry.eligible[0]} is eligible, who did not decide the earlier submission`);
+      const last = earlierDeciders[0];
+      const lastEligible = last !== undefined && entry.eligible.includes(last);
+      if (policy === 'same_registrar' && last !== undefined) {
+        if (lastEligible && entry.eligible.length > 1)
+          return broken(`others are eligible besides ${last}, who decided the earlier submission`);
+        const lastOut = entry.excluded.find(({ registrarId }) => registrarId === last);
+        // Without him the packet is drawn like any other only once he is removed or recused from it; else it waits.
+        if (!lastEligible && lastOut && lastOut.reason !== 'removed' && lastOut.reason !== 'recused')
+          return broken(
+            `it was drawn without ${last}, who decided the earlier submission and is ${lastOut.reason}`,
+          );
+      }
       const at = Date.parse(entry.at);
+      for (const registrarId of entry.eligible) {
+        const ineligible = holding.has(registrarId)
+          ? 'holds a packet'
+          : recusals.has(`${entry.packetId} ${registrarId}`)
+            ? 'recused from it'
+            : (cooldowns.get(registrarId) ?? 0) > at
+              ? 'is in a recusal cooldown'
+              : undefined;
+        if (ineligible) return broken(`${registrarId} is eligible but ${ineligible}`);
+      }
       for (const { registrarId, reason } of entry.excluded) {
         const justifiedBy: Partial<Record<ExclusionReason, boolean>> = {
           busy: holding.has(registrarId),
           recused: recusals.has(`${entry.packetId} ${registrarId}`),
           cooldown: (cooldowns.get(registrarId) ?? 0) > at,
           decided_earlier_submission: policy === 'exclude_earlier' && earlierDeciders.includes(registrarId),
-          not_earlier_decider: policy === 'same_registrar' && earlierDeciders[0] !== registrarId,
+          not_earlier_decider: policy === 'same_registrar' && lastEligible && last !== registrarId,
         };
         const justified = justifiedBy[reason];
         if (justified === undefined) counts.notInLog++;

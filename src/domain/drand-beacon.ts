@@ -168,3 +168,10 @@ export function roundTime(chain: BeaconChain, round: number): number {
 export const PINNED_CHAINS: ReadonlyMap<string, BeaconChain> = new Map(
   [QUICKNET, MAINNET_DEFAULT].map((chain) => [chain.chainHash, chain]),
 );
+
+/**
+ * The round a draw must mix in: the first one due after the protocol entry the draw extends was written. Nobody knew
+ * it when the draw's inputs were fixed, and a verifier recomputes it, so a dispatcher cannot choose among rounds.
+ */
+export const beaconRoundFor = (chain: BeaconChain, extendedEntryAtMs: number) =>
+  roundAt(chain, extendedEntryAtMs) + 1;

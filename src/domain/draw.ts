@@ -45,31 +45,36 @@ export type WaitingPacket = {
 export type Pool = { eligible: string[]; excluded: DrawEntry['excluded'] };
 
 /**
- * The registrars a resubmission's policy keeps out, and whether it waits for one registrar (same_registrar, while
- * the last decider still serves the service; once he is gone, the packet is drawn like any other).
+ * The registrars a resubmission's policy keeps out, and the smallest pool its draw needs: 1 under same_registrar
+ * while the last decider may still take it (once he is removed, gone from the service, or recused from it, the
+ * packet is drawn like any other); under exclude_earlier no more than the registrars the policy leaves, so that a
+ * small service still serves resubmissions.
  */
 function resubmissionRule(
   packet: WaitingPacket,
   serving: Registrar[],
-  policy: ResubmissionPolicy,
-): { keepOut: (registrarId: string) => ExclusionReason | undefined; waitsForOne: boolean } {
+  rules: DrawRules,
+): { keepOut: (registrarId: string) => ExclusionReason | undefined; minPool: number } {
   const deciders = packet.resubmission?.deciders ?? [];
-  if (deciders.length === 0 || policy === 'random') return { keepOut: () => undefined, waitsForOne: false };
-  if (policy === 'exclude_earlier')
+  const unchanged = { keepOut: () => undefined, minPool: rules.minPool };
+  if (deciders.length === 0 || rules.resubmissionPolicy === 'random') return unchanged;
+  const active = serving.filter((registrar) => registrar.status !== 'removed');
+  if (rules.resubmissionPolicy === 'exclude_earlier') {
+    const left = active.filter((registrar) => !deciders.includes(registrar.id)).length;
     return {
       keepOut: (id) => (deciders.includes(id) ? 'decided_earlier_submission' : undefined),
-      waitsForOne: false,
+      minPool: Math.max(1, Math.min(rules.minPool, left)),
     };
+  }
   const last = deciders[0]!;
-  const stillServing = serving.some((registrar) => registrar.id === last && registrar.status !== 'removed');
-  if (!stillServing) return { keepOut: () => undefined, waitsForOne: false };
-  return { keepOut: (id) => (id === last ? undefined : 'not_earlier_decider'), waitsForOne: true };
+  const mayTake = active.some((registrar) => registrar.id === last) && !packet.exclusions.has(last);
+  if (!mayTake) return unchanged;
+  return { keepOut: (id) => (id === last ? undefined : 'not_earlier_decider'), minPool: 1 };
 }
 
 /**
  * Who may take a packet now: free, serving its service, out of any recusal cooldown, not excluded from it, and
- * allowed by the resubmission policy. The rest are listed with reasons. `minPool` is 1 when the policy waits for
- * the earlier decider.
+ * allowed by the resubmission policy. The rest are listed with reasons, with the smallest pool the draw needs.
  */
 export function poolFor(
   packet: WaitingPacket,
@@ -79,7 +84,7 @@ export function poolFor(
   const eligible: string[] = [];
   const excluded: Pool['excluded'] = [];
   const serving = registrars.filter((registrar) => registrar.services.includes(packet.service));
-  const resubmission = resubmissionRule(packet, serving, rules.resubmissionPolicy);
+  const resubmission = resubmissionRule(packet, serving, rules);
   for (const registrar of serving) {
     const exclusion =
       packet.exclusions.get(registrar.id) ??
@@ -92,7 +97,7 @@ export function poolFor(
   const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   eligible.sort(byId);
   excluded.sort((a, b) => byId(a.registrarId, b.registrarId));
-  return { eligible, excluded, minPool: resubmission.waitsForOne ? 1 : rules.minPool };
+  return { eligible, excluded, minPool: resubmission.minPool };
 }
 
 export type PlannedDraw = { packet: WaitingPacket; entry: DrawEntry };

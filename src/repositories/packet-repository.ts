@@ -506,10 +506,13 @@ export class PacketRepository {
     );
   }
 
-  /** The atomic compare-and-set of a draw. 'head_moved' means another change landed first: draw again. */
-  /** `head`: the protocol head the draw was planned on; if it moved, the draw is refused (a lost race). */
-  async assign(body: EntryBody & { type: 'draw' }, head: ChainHead): Promise<Appended> {
-    const entry = sealEntry(body, head, new Date());
+  /**
+   * The atomic compare-and-set of a draw. `head`: the protocol head the draw was planned on; if it moved, another
+   * change landed first and the draw is refused (a lost race: draw again).
+   */
+  async assign(body: EntryBody & { type: 'draw' }, head: ChainHead, at = new Date()): Promise<Appended> {
+    // `at`: when the draw was planned, which is when its eligibility (cooldowns) was judged.
+    const entry = sealEntry(body, head, at);
     const outcome = await runScript<'assign', AppendOutcome>(
       this.redis,
       'assign',

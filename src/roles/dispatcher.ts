@@ -1,6 +1,7 @@
 import { Dispatcher } from '../dispatch/dispatcher.js';
 import { ReconcileLoop } from '../dispatch/reconcile-loop.js';
 import { MAINNET_DEFAULT, QUICKNET } from '../domain/drand-beacon.js';
+import { httpBeaconRelay } from '../infra/drand-relay.js';
 import { connectRedis } from '../infra/redis.js';
 import { Dispatching, type DispatchOptions } from '../services/dispatching.js';
 import { RandomnessBeacon } from '../services/randomness-beacon.js';
@@ -25,15 +26,12 @@ export function dispatchingOf(
     options,
     ...(beacon
       ? {
-          beacon: new RandomnessBeacon(
-            {
-              url: beacon.url,
-              chain: beacon.chain === 'quicknet' ? QUICKNET : MAINNET_DEFAULT,
-              maxAgeSeconds: beacon.maxAgeSeconds,
-              timeoutMs: BEACON_TIMEOUT_MS,
-            },
-            infra.log.child({ component: 'randomness-beacon' }),
-          ),
+          beacon: new RandomnessBeacon({
+            chain: beacon.chain === 'quicknet' ? QUICKNET : MAINNET_DEFAULT,
+            relay: httpBeaconRelay(beacon.url, BEACON_TIMEOUT_MS),
+            quietMs: BEACON_QUIET_MS,
+            log: infra.log.child({ component: 'randomness-beacon' }),
+          }),
         }
       : {}),
   });
@@ -41,6 +39,8 @@ export function dispatchingOf(
 
 /** A draw does not wait longer than this for the relay: past it, the epoch secret alone decides (logged). */
 const BEACON_TIMEOUT_MS = 1500;
+/** After a relay failure, draws do without the beacon this long instead of each waiting for the timeout. */
+const BEACON_QUIET_MS = 30_000;
 
 /** The dispatcher role: a loop woken by packet-ready and registrar-free events and by a periodic sweep. */
 export async function startDispatcherRole(infra: Infrastructure): Promise<void> {

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { committedIndex, epochOf } from '../domain/committed-random.js';
 import { planDraw, type ResubmissionPolicy } from '../domain/draw.js';
+import type { DrawBeacon } from '../domain/protocol.js';
 import type { Logger } from '../infra/logger.js';
 import type { Metrics } from '../infra/metrics.js';
 import type { PacketRepository } from '../repositories/packet-repository.js';
@@ -57,24 +58,34 @@ export class Dispatching {
       if (waiting.length === 0) break;
       if (epochOf(Date.now(), epochs.epochSeconds) !== randomness.epoch) randomness = await epochs.prepare();
       const { secret, epoch } = randomness;
-      const beacon = await this.deps.beacon?.current();
       // The head the draw extends is one of its random inputs; the assignment fails if it moved meanwhile.
       const head = await protocol.head();
-      const { draw, starved } = planDraw(waiting, await registrars.list(), {
-        minPool: options.minPool,
-        window: options.window,
-        resubmissionPolicy: options.resubmissionPolicy,
-        now: Date.now(),
-        random: (n, purpose, inputs) => committedIndex(secret, purpose, inputs, n),
-        prevHash: head.hash,
-        epoch,
-        ...(beacon ? { beacon } : {}),
-      });
+      const current = await registrars.list();
+      const plan = (beacon?: DrawBeacon) => {
+        const now = Date.now();
+        const planned = planDraw(waiting, current, {
+          minPool: options.minPool,
+          window: options.window,
+          resubmissionPolicy: options.resubmissionPolicy,
+          now,
+          random: (n, purpose, inputs) => committedIndex(secret, purpose, inputs, n),
+          prevHash: head.hash,
+          epoch,
+          ...(beacon ? { beacon } : {}),
+        });
+        return { ...planned, at: new Date(now) };
+      };
+      let { draw, starved, at } = plan();
       await readyQueue.markWaited(starved.filter((packet) => !packet.waited).map((packet) => packet.id));
       metrics.starvedPackets.set(starved.length);
       if (!draw) break;
+      // Only a draw that will happen waits for its beacon round (the first after the entry it extends).
+      const extended = this.deps.beacon && head.seq > 0 ? await protocol.entries(head.seq - 1, 1) : [];
+      const beacon = extended[0] ? await this.deps.beacon?.roundFor(extended[0].at) : undefined;
+      if (beacon) ({ draw, at } = plan(beacon));
+      if (!draw) break;
 
-      const { outcome, entry } = await packets.assign(draw.entry, head);
+      const { outcome, entry } = await packets.assign(draw.entry, head, at);
       const context = {
         packetId: draw.entry.packetId,
         reason: draw.entry.reason,

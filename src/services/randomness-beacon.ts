@@ -1,71 +1,46 @@
-import { type BeaconChain, roundTime, verifyBeaconRound } from '../domain/drand-beacon.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type BeaconChain, beaconRoundFor, roundTime, verifyBeaconRound } from '../domain/drand-beacon.js';
 import type { DrawBeacon } from '../domain/protocol.js';
+import type { BeaconRelay } from '../infra/drand-relay.js';
 import type { Logger } from '../infra/logger.js';
 
-export type BeaconOptions = {
-  /** A drand relay's base URL (DRAW_BEACON_URL). */
-  url: string;
-  /** The pinned chain whose rounds are accepted (DRAW_BEACON_CHAIN). */
-  chain: BeaconChain;
-  /** A round older than this when the draw is made is not used (DRAW_BEACON_MAX_AGE_SECONDS). */
-  maxAgeSeconds: number;
-  timeoutMs: number;
-};
-
-/** drand's relay answer for a round (HTTP API v1). */
-type RelayRound = { round: number; randomness: string; signature: string; previous_signature?: string };
+/** Relays publish a round a moment after its time. */
+const PUBLICATION_SLACK_MS = 500;
 
 /**
- * The public randomness beacon draws mix in: the latest round of a pinned drand chain, fetched from a relay and
- * verified against the chain's key before use. Nobody, the office included, knows a round before drand publishes
- * it, so with a beacon an operator who knows the epoch secret still cannot compute a draw ahead. A relay that
- * cannot be reached, or answers a round that does not verify or is stale, leaves the draw to the epoch secret alone,
- * logged; the entry then has no beacon.
+ * The public randomness beacon draws mix in: for a draw extending a protocol entry, the first round of a pinned drand
+ * chain after that entry was written (domain/drand-beacon.ts beaconRoundFor), so nobody (the office included) could
+ * know it when the inputs of the draw were fixed, and nobody can pick another: verifiers recompute which round it
+ * must be. The dispatcher waits for that round when it is not out yet, fetches it from a relay and verifies it
+ * against the chain's key. A relay that cannot be reached, or answers a round that does not verify, leaves the draw
+ * to the epoch secret alone, logged (counted as such by the verifiers), and is not asked again for `quietMs`.
  */
 export class RandomnessBeacon {
-  private cached?: DrawBeacon;
+  private quietUntil = 0;
 
   constructor(
-    private readonly options: BeaconOptions,
-    private readonly log: Logger,
+    private readonly deps: { chain: BeaconChain; relay: BeaconRelay; quietMs: number; log: Logger },
   ) {}
 
-  async current(now = Date.now()): Promise<DrawBeacon | undefined> {
-    const { chain, maxAgeSeconds } = this.options;
-    const fresh = (beacon: DrawBeacon) => now - roundTime(chain, beacon.round) <= maxAgeSeconds * 1000;
-    // A round lasts a period: within it, the round fetched last is still the latest.
-    if (this.cached && now < roundTime(chain, this.cached.round + 1) && fresh(this.cached))
-      return this.cached;
+  async roundFor(extendedEntryAt: string): Promise<DrawBeacon | undefined> {
+    const { chain, relay, log } = this.deps;
+    if (Date.now() < this.quietUntil) return undefined;
+    const round = beaconRoundFor(chain, Date.parse(extendedEntryAt));
+    const wait = roundTime(chain, round) + PUBLICATION_SLACK_MS - Date.now();
+    if (wait > 0) await sleep(wait);
     try {
-      const beacon = await this.fetchLatest();
+      const beacon = await relay.round(chain.chainHash, round);
+      if (beacon.round !== round) throw new Error(`asked for round ${round}, got ${beacon.round}`);
       const verdict = verifyBeaconRound(chain, beacon);
-      if (!verdict.ok) throw new Error(`round ${beacon.round} refused: ${verdict.reason}`);
-      if (roundTime(chain, beacon.round) > now) throw new Error(`round ${beacon.round} is not due yet`);
-      if (!fresh(beacon)) throw new Error(`round ${beacon.round} is older than ${maxAgeSeconds} s`);
-      this.cached = beacon;
+      if (!verdict.ok) throw new Error(`round ${round} refused: ${verdict.reason}`);
       return beacon;
     } catch (error) {
-      this.log.warn(
-        { err: error, chainHash: chain.chainHash },
+      this.quietUntil = Date.now() + this.deps.quietMs;
+      log.warn(
+        { err: error, chainHash: chain.chainHash, round },
         'randomness beacon unavailable; drawing on the epoch secret alone',
       );
       return undefined;
     }
-  }
-
-  private async fetchLatest(): Promise<DrawBeacon> {
-    const { url, chain, timeoutMs } = this.options;
-    const response = await fetch(`${url.replace(/\/$/, '')}/${chain.chainHash}/public/latest`, {
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    if (!response.ok) throw new Error(`relay answered ${response.status}`);
-    const round = (await response.json()) as RelayRound;
-    return {
-      chainHash: chain.chainHash,
-      round: round.round,
-      randomness: round.randomness,
-      signature: round.signature,
-      ...(round.previous_signature ? { previousSignature: round.previous_signature } : {}),
-    };
   }
 }

@@ -1,6 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { checkExclusions } from '../../src/domain/audit-trail.js';
+import { checkExclusions, verifyDraws } from '../../src/domain/audit-trail.js';
+import { committedIndex, drawMismatch } from '../../src/domain/committed-random.js';
+import { type BeaconRound, QUICKNET, roundTime } from '../../src/domain/drand-beacon.js';
+import { planDraw } from '../../src/domain/draw.js';
 import {
+  type DrawBeacon,
   type DrawEntry,
   type EntryBody,
   GENESIS_HASH,
@@ -121,14 +126,53 @@ describe('exclusions checked against the entries before them', () => {
       expect(checkExclusions(invented)).toMatchObject({ ok: false, brokenAt: 5 });
     });
 
-    it('same_registrar draws only who decided the last one', () => {
-      const excluded: DrawEntry['excluded'] = [{ registrarId: 'rg_c', reason: 'not_earlier_decider' }];
-      expect(
-        checkExclusions(resubmitted({ resubmissionPolicy: 'same_registrar', excluded }, ['rg_b'])),
-      ).toEqual({ ok: true, justified: 1, notInLog: 0 });
-      expect(checkExclusions(resubmitted({ resubmissionPolicy: 'same_registrar' }, ['rg_c']))).toMatchObject({
+    it('same_registrar draws only who decided the last one, and anyone once he is removed or recused', () => {
+      const sameRegistrar = (eligible: string[], excluded: DrawEntry['excluded']) =>
+        checkExclusions(resubmitted({ resubmissionPolicy: 'same_registrar', excluded }, eligible));
+      expect(sameRegistrar(['rg_b'], [{ registrarId: 'rg_c', reason: 'not_earlier_decider' }])).toEqual({
+        ok: true,
+        justified: 1,
+        notInLog: 0,
+      });
+      expect(sameRegistrar(['rg_b', 'rg_c'], [])).toMatchObject({ ok: false, brokenAt: 5 });
+      // He is only busy: the packet must wait for him, not go to someone else.
+      expect(sameRegistrar(['rg_c'], [{ registrarId: 'rg_b', reason: 'busy' }])).toMatchObject({
         ok: false,
         brokenAt: 5,
+        reason: expect.stringMatching(/drawn without rg_b/),
+      });
+      expect(sameRegistrar(['rg_c'], [{ registrarId: 'rg_b', reason: 'removed' }])).toMatchObject({
+        ok: true,
+      });
+      expect(sameRegistrar(['rg_c'], [{ registrarId: 'rg_a', reason: 'not_earlier_decider' }])).toMatchObject(
+        { ok: false, reason: expect.stringMatching(/rg_a is excluded as not_earlier_decider/) },
+      );
+    });
+
+    it('refuse a draw that lists as eligible someone holding a packet, recused from it, or cooling down', () => {
+      const base = chain([
+        draw('pk_1', ['rg_a'], []),
+        {
+          type: 'release',
+          packetId: 'pk_1',
+          registrarId: 'rg_a',
+          reason: 'recusal',
+          drawSeq: 1,
+          cooldownUntil: '2026-01-01T01:00:00.000Z',
+        },
+      ]);
+      const next = (eligible: string[]) =>
+        checkExclusions(
+          chain([
+            ...base.map(({ seq: _s, at: _a, prevHash: _p, hash: _h, ...body }) => body as EntryBody),
+            draw('pk_2', eligible, []),
+          ]),
+        );
+      expect(next(['rg_b'])).toMatchObject({ ok: true });
+      expect(next(['rg_a', 'rg_b'])).toMatchObject({
+        ok: false,
+        brokenAt: 3,
+        reason: 'rg_a is eligible but is in a recusal cooldown',
       });
     });
 
@@ -141,6 +185,92 @@ describe('exclusions checked against the entries before them', () => {
         brokenAt: 1,
         reason: 'it resubmits pk_8, which no earlier entry shows decided',
       });
+    });
+  });
+});
+
+describe('a beacon round in a draw', () => {
+  const stored = JSON.parse(
+    readFileSync(new URL('../fixtures/drand/quicknet-rounds.json', import.meta.url), 'utf8'),
+  ) as { rounds: BeaconRound[] };
+  const real = stored.rounds.at(-1)!;
+  const beaconOf = (round: BeaconRound): DrawBeacon => ({
+    chainHash: QUICKNET.chainHash,
+    round: round.round,
+    randomness: round.randomness,
+    signature: round.signature,
+  });
+  const secret = 'c'.repeat(64);
+  /** A decision a second before the real round was due, then a draw two seconds after it, mixing `beacon` in. */
+  function drawnWith(beacon: DrawBeacon, drawnAfterMs = 2000): ProtocolEntry[] {
+    const due = roundTime(QUICKNET, real.round);
+    const decision = sealEntry(
+      { type: 'decision', packetId: 'pk_0', registrarId: 'rg_a', outcome: 'approved', drawSeq: 0 },
+      { seq: 0, hash: GENESIS_HASH },
+      new Date(due - 1000),
+    );
+    const { draw } = planDraw(
+      [
+        {
+          id: 'pk_1',
+          service: 'land',
+          stationId: 'st_1',
+          pdfSha256: 'b'.repeat(64),
+          exclusions: new Map(),
+          queuedFor: 'ready',
+          waited: false,
+          readyAt: due - 5000,
+        },
+      ],
+      ['rg_a', 'rg_b', 'rg_c', 'rg_d', 'rg_e'].map((id) => ({
+        id,
+        name: id,
+        services: ['land'],
+        status: 'free' as const,
+        createdAt: '2026-01-01T00:00:00.000Z',
+      })),
+      {
+        minPool: 1,
+        window: 3,
+        resubmissionPolicy: 'exclude_earlier',
+        now: due,
+        random: (n, purpose, inputs) => committedIndex(secret, purpose, inputs, n),
+        prevHash: decision.hash,
+        beacon,
+      },
+    );
+    return [decision, sealEntry(draw!.entry, decision, new Date(due + drawnAfterMs))];
+  }
+  const check = (entries: ProtocolEntry[]) =>
+    verifyDraws(entries, new Map(), { deployment: 'test', certificate: Buffer.alloc(0) });
+
+  it('is mixed into the indexes, and verified as the first real round after the entry the draw extends', () => {
+    const entries = drawnWith(beaconOf(real));
+    const draw = entries[1] as ProtocolEntry & DrawEntry;
+    expect(draw.beacon?.round).toBe(real.round);
+    expect(drawMismatch(draw, secret)).toBeUndefined();
+    // The same draw recomputed with other beacon randomness names other indexes (for these inputs).
+    expect(
+      drawMismatch({ ...draw, beacon: { ...draw.beacon!, randomness: 'f'.repeat(64) } }, secret),
+    ).toBeDefined();
+    expect(check(entries)).toMatchObject({ ok: true, beacons: 1 });
+  });
+
+  it('refuses an earlier round, a round not out at the draw, a forged round, an unpinned chain', () => {
+    const earlier = stored.rounds.at(-2)!;
+    expect(check(drawnWith(beaconOf(earlier)))).toMatchObject({
+      ok: false,
+      brokenAt: 2,
+      reason: expect.stringMatching(/the first after entry 1 is/),
+    });
+    expect(check(drawnWith(beaconOf(real), -500))).toMatchObject({
+      reason: expect.stringMatching(/not out yet/),
+    });
+    expect(check(drawnWith({ ...beaconOf(real), signature: earlier.signature }))).toMatchObject({
+      reason: expect.stringMatching(/does not verify/),
+    });
+    expect(check(drawnWith({ ...beaconOf(real), chainHash: 'a'.repeat(64) }))).toMatchObject({
+      reason: expect.stringMatching(/not pinned/),
     });
   });
 });

@@ -96,7 +96,8 @@ describe('pool for a packet', () => {
         { registrarId: 'rg_b', reason: 'decided_earlier_submission' },
         { registrarId: 'rg_d', reason: 'decided_earlier_submission' },
       ]);
-      expect(pool.minPool).toBe(3);
+      // Two of four are left: the draw needs no more than that, or a small service never serves resubmissions.
+      expect(pool.minPool).toBe(2);
     });
 
     it('same_registrar: only the last decider, waited for alone; once he is gone, anyone', () => {
@@ -114,6 +115,12 @@ describe('pool for a packet', () => {
       ]);
       expect(gone.eligible).toEqual(['rg_a', 'rg_c', 'rg_d']);
       expect(gone.minPool).toBe(3);
+      const recused = poolFor(
+        { ...resubmission, exclusions: new Map([['rg_b', 'recused' as const]]) },
+        office,
+        { ...RULES, minPool: 3, resubmissionPolicy: 'same_registrar' },
+      );
+      expect(recused.eligible).toEqual(['rg_a', 'rg_c', 'rg_d']);
     });
 
     it('random: the link changes nothing', () => {

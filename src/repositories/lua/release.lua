@@ -15,6 +15,7 @@ end
 redis.call('HSET', registrar_key, 'status', registrar_status)
 redis.call('HDEL', registrar_key, 'packetId', 'awayAfter')
 -- A recusal: out of every draw until the cooldown ends, and out of the packets waiting now (the entry lists them).
+-- Their exclusion hashes come as arguments, their number varying: fine on the one Redis the service runs on.
 if args.cooldownUntil ~= '' then redis.call('HSET', registrar_key, 'cooldownUntil', args.cooldownUntil) end
 for _, key in ipairs(args.alsoExcludedKeys) do redis.call('HSETNX', key, args.registrarId, args.exclusion) end
 append_entry(protocol_key, head_key, args.entry)
