@@ -242,7 +242,7 @@ export const chainVerification = z.union([
       /** Of them, draws that mixed in a drand round verified against its pinned chain. */
       beacons: z.number(),
     }),
-    /** Exclusions earlier entries justify, and those for reasons the log does not hold (away, removed). */
+    /** Exclusions earlier entries justify, and `away` ones of registrars the log has not seen yet (created away). */
     exclusions: z.object({ justified: z.number(), notInLog: z.number() }),
   }),
   z.object({ ok: z.literal(false), entries: z.number(), brokenAt: z.number(), reason: z.string() }),

@@ -72,10 +72,10 @@ async function auditExport(exported: ProtocolExport, pinned?: Buffer) {
   });
   const exclusions = checkExclusions(exported.entries);
   checks.push({
-    name: 'exclusions justified by earlier entries',
+    name: 'eligibility and exclusions replayed from earlier entries',
     ok: exclusions.ok,
     detail: exclusions.ok
-      ? `${exclusions.justified} exclusions shown by earlier entries (busy, recused, cooldown, resubmission); ${exclusions.notInLog} for reasons the log does not record (away, removed)`
+      ? `every eligible registrar could be drawn; ${exclusions.justified} exclusions shown by earlier entries; ${exclusions.notInLog} of registrars not seen yet (created away)`
       : fail(exclusions.brokenAt, exclusions.reason),
   });
   return { ok: checks.every((check) => check.ok), checks, fairness: fairnessOf(exported.entries) };

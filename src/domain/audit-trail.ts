@@ -213,22 +213,28 @@ export function verifyDraws(
 export type ExclusionCheck =
   | {
       ok: true;
-      /** Exclusions the log itself justifies (busy, recused, cooldown, and the resubmission policy's). */
+      /** Exclusions earlier entries justify. */
       justified: number;
-      /** Exclusions for reasons the log does not record (away, removed: the registrar's own or an admin's act). */
+      /** Exclusions of registrars the log has not seen yet: created `away`, they are justified as away. */
       notInLog: number;
     }
   | { ok: false; brokenAt: number; reason: string };
 
 /**
- * Checks each draw's exclusions against the entries before it: busy (he holds an earlier draw's packet), recused
- * (he stepped aside from this packet, or from another while it waited), cooldown (a recusal whose cooldown had not
- * ended), and a resubmission's: who decided the earlier submissions is kept out (exclude_earlier) or is the only
- * one drawn (same_registrar), as the linked decisions in the log show.
+ * Replays who could be drawn, entry by entry: a registrar starts away (as created), turns free or away by status
+ * entries (asked while holding a packet, away waits for the packet's end), holds a packet from his draw to its
+ * decision or release, is removed for good. Each draw's eligible registrars must then be free, hold nothing, not have
+ * recused from the packet or be cooling down from a recusal, and be allowed by the resubmission policy; each
+ * exclusion must be what the replay shows: busy, away, removed, recused (from this packet, or from another while it
+ * waited), cooldown, or the resubmission policy's (the chain of decisions it links to).
  */
 export function checkExclusions(entries: readonly ProtocolEntry[]): ExclusionCheck {
+  /** registrar → free/away/removed as the log shows it (absent: never seen, so away). */
+  const statuses = new Map<string, 'free' | 'away' | 'removed'>();
   /** registrar → the draw whose packet he holds. */
   const holding = new Map<string, number>();
+  /** Registrars who asked (or were set) to go away once their packet is done. */
+  const awayAfter = new Set<string>();
   /** `packet registrar` pairs: recusals from the packet, or while it waited. */
   const recusals = new Set<string>();
   /** registrar → when his latest cooldown ends (ms). */
@@ -248,66 +254,86 @@ export function checkExclusions(entries: readonly ProtocolEntry[]): ExclusionChe
     }
     return found;
   };
+  const statusOf = (registrarId: string) => statuses.get(registrarId) ?? 'away';
   const counts = { justified: 0, notInLog: 0 };
   for (const entry of entries) {
     const broken = (reason: string): ExclusionCheck => ({ ok: false, brokenAt: entry.seq, reason });
-    if (entry.type === 'draw') {
-      const earlier = entry.resubmissionOf;
-      const policy = entry.resubmissionPolicy;
-      if (earlier !== undefined && !deciders.has(earlier))
-        return broken(`it resubmits ${earlier}, which no earlier entry shows decided`);
-      if (earlier !== undefined) resubmits.set(entry.packetId, earlier);
-      const earlierDeciders = earlier === undefined ? [] : decidersBefore(earlier);
-      if (policy === 'exclude_earlier') {
-        const kept = entry.eligible.find((id) => earlierDeciders.includes(id));
-        if (kept) return broken(`${kept} decided an earlier submission and is eligible`);
-      }
-      const last = earlierDeciders[0];
-      const lastEligible = last !== undefined && entry.eligible.includes(last);
-      if (policy === 'same_registrar' && last !== undefined) {
-        if (lastEligible && entry.eligible.length > 1)
-          return broken(`others are eligible besides ${last}, who decided the earlier submission`);
-        const lastOut = entry.excluded.find(({ registrarId }) => registrarId === last);
-        // Without him the packet is drawn like any other only once he is removed or recused from it; else it waits.
-        if (!lastEligible && lastOut && lastOut.reason !== 'removed' && lastOut.reason !== 'recused')
-          return broken(
-            `it was drawn without ${last}, who decided the earlier submission and is ${lastOut.reason}`,
-          );
-      }
-      const at = Date.parse(entry.at);
-      for (const registrarId of entry.eligible) {
-        const ineligible = holding.has(registrarId)
-          ? 'holds a packet'
-          : recusals.has(`${entry.packetId} ${registrarId}`)
-            ? 'recused from it'
-            : (cooldowns.get(registrarId) ?? 0) > at
-              ? 'is in a recusal cooldown'
-              : undefined;
-        if (ineligible) return broken(`${registrarId} is eligible but ${ineligible}`);
-      }
-      for (const { registrarId, reason } of entry.excluded) {
-        const justifiedBy: Partial<Record<ExclusionReason, boolean>> = {
-          busy: holding.has(registrarId),
-          recused: recusals.has(`${entry.packetId} ${registrarId}`),
-          cooldown: (cooldowns.get(registrarId) ?? 0) > at,
-          decided_earlier_submission: policy === 'exclude_earlier' && earlierDeciders.includes(registrarId),
-          not_earlier_decider: policy === 'same_registrar' && lastEligible && last !== registrarId,
-        };
-        const justified = justifiedBy[reason];
-        if (justified === undefined) counts.notInLog++;
-        else if (justified) counts.justified++;
-        else return broken(`${registrarId} is excluded as ${reason}, which no earlier entry shows`);
-      }
-      holding.set(entry.chosen, entry.seq);
+    if (entry.type === 'status') {
+      const { registrarId, status } = entry;
+      if (statusOf(registrarId) === 'removed') return broken(`${registrarId} was removed before`);
+      if (status === 'removed') statuses.set(registrarId, 'removed');
+      else if (holding.has(registrarId)) {
+        if (status === 'away') awayAfter.add(registrarId);
+        else awayAfter.delete(registrarId);
+      } else statuses.set(registrarId, status);
       continue;
     }
-    if (holding.get(entry.registrarId) === entry.drawSeq) holding.delete(entry.registrarId);
-    if (entry.type === 'decision') deciders.set(entry.packetId, entry.registrarId);
-    else if (entry.reason === 'recusal') {
-      for (const packetId of [entry.packetId, ...(entry.alsoExcludedFrom ?? [])])
-        recusals.add(`${packetId} ${entry.registrarId}`);
-      if (entry.cooldownUntil) cooldowns.set(entry.registrarId, Date.parse(entry.cooldownUntil));
+    if (entry.type !== 'draw') {
+      if (holding.get(entry.registrarId) === entry.drawSeq) {
+        holding.delete(entry.registrarId);
+        const leaving = entry.type === 'release' && entry.reason !== 'recusal' ? entry.reason : undefined;
+        statuses.set(entry.registrarId, leaving ?? (awayAfter.has(entry.registrarId) ? 'away' : 'free'));
+        awayAfter.delete(entry.registrarId);
+      }
+      if (entry.type === 'decision') deciders.set(entry.packetId, entry.registrarId);
+      else if (entry.reason === 'recusal') {
+        for (const packetId of [entry.packetId, ...(entry.alsoExcludedFrom ?? [])])
+          recusals.add(`${packetId} ${entry.registrarId}`);
+        if (entry.cooldownUntil) cooldowns.set(entry.registrarId, Date.parse(entry.cooldownUntil));
+      }
+      continue;
     }
+    const earlier = entry.resubmissionOf;
+    const policy = entry.resubmissionPolicy;
+    if (earlier !== undefined && !deciders.has(earlier))
+      return broken(`it resubmits ${earlier}, which no earlier entry shows decided`);
+    if (earlier !== undefined) resubmits.set(entry.packetId, earlier);
+    const earlierDeciders = earlier === undefined ? [] : decidersBefore(earlier);
+    const last = earlierDeciders[0];
+    const lastEligible = last !== undefined && entry.eligible.includes(last);
+    if (policy === 'same_registrar' && last !== undefined) {
+      if (lastEligible && entry.eligible.length > 1)
+        return broken(`others are eligible besides ${last}, who decided the earlier submission`);
+      const lastOut = entry.excluded.find(({ registrarId }) => registrarId === last);
+      // Without him the packet is drawn like any other only once he is removed or recused from it; else it waits.
+      if (!lastEligible && lastOut && lastOut.reason !== 'removed' && lastOut.reason !== 'recused')
+        return broken(
+          `it was drawn without ${last}, who decided the earlier submission and is ${lastOut.reason}`,
+        );
+    }
+    const at = Date.parse(entry.at);
+    const recused = (registrarId: string) => recusals.has(`${entry.packetId} ${registrarId}`);
+    const coolingDown = (registrarId: string) => (cooldowns.get(registrarId) ?? 0) > at;
+    for (const registrarId of entry.eligible) {
+      const ineligible = holding.has(registrarId)
+        ? 'holds a packet'
+        : statusOf(registrarId) !== 'free'
+          ? `is ${statusOf(registrarId)}`
+          : recused(registrarId)
+            ? 'recused from it'
+            : coolingDown(registrarId)
+              ? 'is in a recusal cooldown'
+              : policy === 'exclude_earlier' && earlierDeciders.includes(registrarId)
+                ? 'decided an earlier submission'
+                : undefined;
+      if (ineligible) return broken(`${registrarId} is eligible but ${ineligible}`);
+    }
+    for (const { registrarId, reason } of entry.excluded) {
+      const justifiedBy: Record<ExclusionReason, boolean> = {
+        busy: holding.has(registrarId),
+        away: !holding.has(registrarId) && statusOf(registrarId) === 'away',
+        removed: statusOf(registrarId) === 'removed',
+        recused: recused(registrarId),
+        cooldown: coolingDown(registrarId),
+        decided_earlier_submission: policy === 'exclude_earlier' && earlierDeciders.includes(registrarId),
+        not_earlier_decider: policy === 'same_registrar' && lastEligible && last !== registrarId,
+      };
+      if (!justifiedBy[reason])
+        return broken(`${registrarId} is excluded as ${reason}, which no earlier entry shows`);
+      if (reason === 'away' && !statuses.has(registrarId)) counts.notInLog++;
+      else counts.justified++;
+    }
+    holding.set(entry.chosen, entry.seq);
   }
   return { ok: true, ...counts };
 }

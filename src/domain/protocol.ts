@@ -86,7 +86,20 @@ export type DecisionEntry = {
   drawSeq: number;
 };
 
-export type EntryBody = DrawEntry | ReleaseEntry | DecisionEntry;
+/**
+ * A registrar turning free or away (himself, or an administrator), or removed: who may be in a draw is then in the
+ * log, so every eligible and excluded registrar of a draw can be checked against it. Asked while he holds a packet
+ * (`afterPacket`), away takes effect when the packet is done, and free cancels that.
+ */
+export type StatusEntry = {
+  type: 'status';
+  registrarId: string;
+  status: 'free' | 'away' | 'removed';
+  by: 'registrar' | 'administrator';
+  afterPacket?: true;
+};
+
+export type EntryBody = DrawEntry | ReleaseEntry | DecisionEntry | StatusEntry;
 export type ProtocolEntry = EntryBody & { seq: number; at: string; prevHash: string; hash: string };
 export type ChainHead = { seq: number; hash: string };
 
@@ -141,6 +154,7 @@ function inconsistencyOf(entry: ProtocolEntry, chain: readonly ProtocolEntry[]):
       return `the packet window's index ${window.randomIndex} does not name the drawn packet`;
     return undefined;
   }
+  if (entry.type === 'status') return undefined;
   // Sequence numbers were checked to run 1, 2, 3…: entry n sits at n - 1.
   const draw = entry.drawSeq < entry.seq ? chain[entry.drawSeq - 1] : undefined;
   if (

@@ -28,7 +28,7 @@ export function createRepositories(redis: Redis, prefix: string): Repositories {
   const protocol = new ProtocolRepository(redis, keys);
   return {
     packets: new PacketRepository(redis, keys, protocol),
-    registrars: new RegistrarRepository(redis, keys),
+    registrars: new RegistrarRepository(redis, keys, protocol),
     stations: new StationRepository(redis, keys),
     tokens: new TokenRepository(redis, keys),
     sessions: new SessionRepository(redis, keys),

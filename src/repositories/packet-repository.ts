@@ -1,18 +1,16 @@
 import type { Redis } from 'ioredis';
 import { newId, newTrackingCode } from '../domain/ids.js';
-import {
-  type ChainHead,
-  type EntryBody,
-  type ExclusionReason,
-  GENESIS_HASH,
-  type ProtocolEntry,
-  sealEntry,
-} from '../domain/protocol.js';
+import { type ChainHead, type EntryBody, type ExclusionReason, sealEntry } from '../domain/protocol.js';
 import { type PacketStatus, type PageStatus, packetSourcesOf, pageSourcesOf } from '../domain/status.js';
 import type { Packet, PacketPdf, Page } from '../domain/types.js';
-import type { ProtocolRepository } from './protocol-repository.js';
+import {
+  type Appended,
+  type AppendOutcome,
+  type ProtocolRepository,
+  protocolGuard,
+} from './protocol-repository.js';
 import type { RedisKeys } from './redis-keys.js';
-import { runScript, type ScriptEntry } from './scripts.js';
+import { runScript } from './scripts.js';
 
 /**
  * Packets and their pages, and every change of a packet's status. Each change is one Lua compare-and-set (see ./lua):
@@ -62,9 +60,6 @@ export type ReorderResult =
   | { outcome: 'rescan_only'; pages: number[] }
   | { outcome: 'changed'; pages: Array<{ n: number; sha256: string }> };
 
-export type AppendOutcome = 'ok' | 'head_moved' | 'packet_taken' | 'registrar_taken' | 'not_yours' | string;
-export type Appended = { outcome: AppendOutcome; entry: ProtocolEntry };
-
 /** After a release: free (or away, if he asked to be after this packet), or what an administrator set. */
 export type StatusAfterRelease = '' | 'away' | 'removed';
 
@@ -79,12 +74,6 @@ const MAX_REPAIRS_KEPT = 50;
 
 const sourcesOf = (to: PacketStatus, from?: PacketStatus) =>
   packetSourcesOf(to).filter((status) => from === undefined || status === from);
-
-const scriptEntry = (entry: ProtocolEntry): ScriptEntry => ({
-  json: JSON.stringify(entry),
-  hash: entry.hash,
-  seq: String(entry.seq),
-});
 
 function parsePacket(row: Record<string, string>): Packet | undefined {
   if (!row.id) return undefined;
@@ -524,7 +513,7 @@ export class PacketRepository {
         head: this.keys.protocolHead,
       },
       {
-        ...this.guard(head, entry),
+        ...protocolGuard(head, entry),
         packetId: body.packetId,
         registrarId: body.chosen,
         at: entry.at,
@@ -541,28 +530,30 @@ export class PacketRepository {
     outcome: 'approved' | 'rejected',
     note: string,
   ): Promise<Appended> {
-    return this.appendWith({ type: 'decision', packetId, registrarId, outcome, drawSeq }, (entry, head) =>
-      runScript<'decide', AppendOutcome>(
-        this.redis,
-        'decide',
-        {
-          packet: this.keys.packet(packetId),
-          registrar: this.keys.registrar(registrarId),
-          protocol: this.keys.protocol,
-          head: this.keys.protocolHead,
-          wake: this.keys.dispatchWake,
-          active: this.keys.activePackets,
-        },
-        {
-          ...this.guard(head, entry),
-          packetId,
-          registrarId,
-          outcome,
-          note,
-          at: entry.at,
-          sources: packetSourcesOf('decided'),
-        },
-      ),
+    return this.protocol.appendWith(
+      { type: 'decision', packetId, registrarId, outcome, drawSeq },
+      (entry, head) =>
+        runScript<'decide', AppendOutcome>(
+          this.redis,
+          'decide',
+          {
+            packet: this.keys.packet(packetId),
+            registrar: this.keys.registrar(registrarId),
+            protocol: this.keys.protocol,
+            head: this.keys.protocolHead,
+            wake: this.keys.dispatchWake,
+            active: this.keys.activePackets,
+          },
+          {
+            ...protocolGuard(head, entry),
+            packetId,
+            registrarId,
+            outcome,
+            note,
+            at: entry.at,
+            sources: packetSourcesOf('decided'),
+          },
+        ),
     );
   }
 
@@ -581,7 +572,7 @@ export class PacketRepository {
   ): Promise<Appended> {
     const exclusion: ExclusionReason = reason === 'recusal' ? 'recused' : reason;
     const others = recusal?.alsoExcludedFrom.filter((id) => id !== packetId) ?? [];
-    return this.appendWith(
+    return this.protocol.appendWith(
       {
         type: 'release',
         packetId,
@@ -606,7 +597,7 @@ export class PacketRepository {
             wake: this.keys.dispatchWake,
           },
           {
-            ...this.guard(head, entry),
+            ...protocolGuard(head, entry),
             packetId,
             registrarId,
             exclusion,
@@ -620,22 +611,5 @@ export class PacketRepository {
         );
       },
     );
-  }
-
-  private guard(head: ChainHead, entry: ProtocolEntry) {
-    return { expectedHead: head.hash, genesis: GENESIS_HASH, entry: scriptEntry(entry) };
-  }
-
-  /** Seals `body` after the current head and lets `script` apply it; seals again only when the head moved. */
-  private async appendWith(
-    body: EntryBody,
-    script: (entry: ProtocolEntry, head: ChainHead) => Promise<AppendOutcome>,
-  ): Promise<Appended> {
-    for (let attempt = 0; ; attempt++) {
-      const head = await this.protocol.head();
-      const entry = sealEntry(body, head, new Date());
-      const outcome = await script(entry, head);
-      if (outcome !== 'head_moved' || attempt >= 20) return { outcome, entry };
-    }
   }
 }

@@ -1,15 +1,49 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { SignedCheckpoint, SignedEpochAnnouncement } from '../domain/checkpoint.js';
-import { type ChainHead, GENESIS_HASH, type ProtocolEntry } from '../domain/protocol.js';
+import {
+  type ChainHead,
+  type EntryBody,
+  GENESIS_HASH,
+  type ProtocolEntry,
+  sealEntry,
+} from '../domain/protocol.js';
 import type { RedisKeys } from './redis-keys.js';
+import type { ScriptEntry } from './scripts.js';
 
-/** Reads the assignment protocol (entries are appended only by the packet scripts that make them happen). */
+/** What a script that appends an entry answers: 'ok', 'head_moved' (seal again), or why it refused. */
+export type AppendOutcome = 'ok' | 'head_moved' | 'packet_taken' | 'registrar_taken' | 'not_yours' | string;
+export type Appended = { outcome: AppendOutcome; entry: ProtocolEntry };
+
+/** What every appending script checks and appends: the head the entry was sealed on, and the entry. */
+export const protocolGuard = (head: ChainHead, entry: ProtocolEntry) => ({
+  expectedHead: head.hash,
+  genesis: GENESIS_HASH,
+  entry: { json: JSON.stringify(entry), hash: entry.hash, seq: String(entry.seq) } satisfies ScriptEntry,
+});
+
+/**
+ * Reads the assignment protocol. Entries are appended only by the scripts that make them happen (a draw, a
+ * decision, a release, a registrar's status), each in the same atomic step, through `appendWith`.
+ */
 export class ProtocolRepository {
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
   ) {}
+
+  /** Seals `body` after the current head and lets `script` apply it; seals again only when the head moved. */
+  async appendWith(
+    body: EntryBody,
+    script: (entry: ProtocolEntry, head: ChainHead) => Promise<AppendOutcome>,
+  ): Promise<Appended> {
+    for (let attempt = 0; ; attempt++) {
+      const head = await this.head();
+      const entry = sealEntry(body, head, new Date());
+      const outcome = await script(entry, head);
+      if (outcome !== 'head_moved' || attempt >= 20) return { outcome, entry };
+    }
+  }
 
   async head(): Promise<ChainHead> {
     const row = await this.redis.hgetall(this.keys.protocolHead);

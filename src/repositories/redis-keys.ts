@@ -27,8 +27,6 @@ export function redisKeys(prefix: string) {
     /** Ready packets waiting for a registrar, scored by the time they became ready. */
     readyQueue: `${prefix}:dispatch:ready`,
     packetExclusions: (id: string) => `${prefix}:packet:${id}:excluded`,
-    /** Registrars turning free or away, by themselves or an administrator (JSON, oldest first): for analytics. */
-    registrarEvents: `${prefix}:registrars:events`,
     /** Administrators setting registrars away or removing them, with their reasons (JSON, oldest first). */
     adminActions: `${prefix}:registrars:admin-actions`,
     dispatchWake: `${prefix}:dispatch:wake`,

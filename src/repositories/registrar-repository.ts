@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
-import type { AvailabilityEvent } from '../domain/anomalies.js';
 import { hashToken, newId, newToken } from '../domain/ids.js';
+import type { ChainHead, ProtocolEntry, StatusEntry } from '../domain/protocol.js';
 import type { Registrar, RegistrarStatus } from '../domain/types.js';
+import { type ProtocolRepository, protocolGuard } from './protocol-repository.js';
 import type { RedisKeys } from './redis-keys.js';
 import { runScript } from './scripts.js';
 
@@ -26,9 +27,6 @@ export type AdminAction = {
   awayAfterPacket?: boolean;
 };
 
-const eventOf = (registrarId: string, status: 'free' | 'away', by: AvailabilityEvent['by']) =>
-  JSON.stringify({ registrarId, status, at: new Date().toISOString(), by } satisfies AvailabilityEvent);
-
 /**
  * Registrars and their status. A registrar's own wish (free, away) and an administrator taking him out of the pool
  * are compare-and-set scripts; becoming busy and free again happens with the packet he is given or decides
@@ -38,6 +36,7 @@ export class RegistrarRepository {
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
+    private readonly protocol: ProtocolRepository,
   ) {}
 
   /** New registrars start `away`: they are in no draw until they say they are free. Only the token's hash is kept. */
@@ -80,41 +79,70 @@ export class RegistrarRepository {
     };
   }
 
-  /** His own wish. Returns the status he has now ('busy' while he holds a packet), or 'missing' / 'removed'. */
+  /**
+   * His own wish, with its status entry in the protocol. Returns the status he has now ('busy' while he holds a
+   * packet), or 'missing' / 'removed'.
+   */
   async setStatus(registrarId: string, requested: 'free' | 'away'): Promise<string> {
-    return runScript<'setRegistrarStatus', string>(
-      this.redis,
-      'setRegistrarStatus',
-      {
-        registrar: this.keys.registrar(registrarId),
-        wake: this.keys.dispatchWake,
-        events: this.keys.registrarEvents,
-      },
-      { status: requested, event: eventOf(registrarId, requested, 'registrar') },
+    return this.withStatusEntry(registrarId, requested, 'registrar', (entry, head, afterPacket) =>
+      runScript<'setRegistrarStatus', string>(
+        this.redis,
+        'setRegistrarStatus',
+        {
+          registrar: this.keys.registrar(registrarId),
+          wake: this.keys.dispatchWake,
+          protocol: this.keys.protocol,
+          head: this.keys.protocolHead,
+        },
+        { ...protocolGuard(head, entry), status: requested, afterPacket },
+      ),
     );
   }
 
-  /** Every time a registrar turned free or away (by himself or an administrator), oldest first. */
-  async events(): Promise<AvailabilityEvent[]> {
-    const rows = await this.redis.lrange(this.keys.registrarEvents, 0, -1);
-    return rows.map((row) => JSON.parse(row) as AvailabilityEvent);
-  }
-
   /**
-   * An administrator sets him away or removes him while he holds no packet. Holding one, away takes effect after
-   * it ('away_after_packet'); 'holds_packet': removing him, he was given one meanwhile, and it must go back with
-   * PacketRepository.release instead.
+   * An administrator sets him away or removes him while he holds no packet, with its status entry. Holding one,
+   * away takes effect after it ('away_after_packet'); 'holds_packet': removing him, he was given one meanwhile, and
+   * it must go back with PacketRepository.release instead.
    */
   takeOutOfPool(
     registrarId: string,
     status: 'away' | 'removed',
   ): Promise<'ok' | 'missing' | 'holds_packet' | 'away_after_packet'> {
-    return runScript(
-      this.redis,
-      'takeOutOfPool',
-      { registrar: this.keys.registrar(registrarId), events: this.keys.registrarEvents },
-      { status, event: eventOf(registrarId, status === 'removed' ? 'away' : status, 'admin') },
+    return this.withStatusEntry(registrarId, status, 'administrator', (entry, head, afterPacket) =>
+      runScript(
+        this.redis,
+        'takeOutOfPool',
+        {
+          registrar: this.keys.registrar(registrarId),
+          protocol: this.keys.protocol,
+          head: this.keys.protocolHead,
+        },
+        { ...protocolGuard(head, entry), status, afterPacket },
+      ),
     );
+  }
+
+  /** Seals the status entry (afterPacket while he holds a packet, as read now) and runs `script`, again if stale. */
+  private async withStatusEntry<Outcome extends string>(
+    registrarId: string,
+    status: StatusEntry['status'],
+    by: StatusEntry['by'],
+    script: (entry: ProtocolEntry, head: ChainHead, afterPacket: boolean) => Promise<Outcome>,
+  ): Promise<Outcome> {
+    for (let attempt = 0; ; attempt++) {
+      const afterPacket = (await this.redis.hget(this.keys.registrar(registrarId), 'status')) === 'busy';
+      const body: StatusEntry = {
+        type: 'status',
+        registrarId,
+        status,
+        by,
+        ...(afterPacket ? { afterPacket } : {}),
+      };
+      const { outcome } = await this.protocol.appendWith(body, (entry, head) =>
+        script(entry, head, afterPacket),
+      );
+      if (outcome !== 'status_changed' || attempt >= 20) return outcome as Outcome;
+    }
   }
 
   async recordAdminAction(action: AdminAction): Promise<void> {

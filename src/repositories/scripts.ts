@@ -80,10 +80,13 @@ type Scripts = {
     };
   };
   setRegistrarStatus: {
-    keys: 'registrar' | 'wake' | 'events';
-    args: { status: 'free' | 'away'; event: string };
+    keys: 'registrar' | 'wake' | 'protocol' | 'head';
+    args: ProtocolGuard & { status: 'free' | 'away'; afterPacket: boolean };
   };
-  takeOutOfPool: { keys: 'registrar' | 'events'; args: { status: 'away' | 'removed'; event: string } };
+  takeOutOfPool: {
+    keys: 'registrar' | 'protocol' | 'head';
+    args: ProtocolGuard & { status: 'away' | 'removed'; afterPacket: boolean };
+  };
 };
 export type ScriptName = keyof Scripts;
 
@@ -105,8 +108,8 @@ const SCRIPT_KEYS: { [N in ScriptName]: ReadonlyArray<Scripts[N]['keys']> } = {
   assign: ['packet', 'registrar', 'readyQueue', 'protocol', 'head'],
   decide: ['packet', 'registrar', 'protocol', 'head', 'wake', 'active'],
   release: ['packet', 'registrar', 'readyQueue', 'exclusions', 'protocol', 'head', 'wake'],
-  setRegistrarStatus: ['registrar', 'wake', 'events'],
-  takeOutOfPool: ['registrar', 'events'],
+  setRegistrarStatus: ['registrar', 'wake', 'protocol', 'head'],
+  takeOutOfPool: ['registrar', 'protocol', 'head'],
 };
 
 const fileOf = (name: ScriptName) => `${name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}.lua`;

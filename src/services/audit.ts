@@ -1,4 +1,4 @@
-import { type AnomalyReport, anomaliesOf } from '../domain/anomalies.js';
+import { type AnomalyReport, type AvailabilityEvent, anomaliesOf } from '../domain/anomalies.js';
 import { checkExclusions, type ProtocolExport } from '../domain/audit-trail.js';
 import type { SignedCheckpoint, SignedEpochAnnouncement } from '../domain/checkpoint.js';
 import { type FairnessReport, fairnessOf } from '../domain/fairness.js';
@@ -26,7 +26,7 @@ export class Audit {
   constructor(
     private readonly protocol: ProtocolRepository,
     private readonly trail: { mirror: ProtocolMirror; checkpoints: Checkpoints; epochs: RandomnessEpochs },
-    private readonly registrars: Pick<RegistrarRepository, 'events' | 'adminActions'>,
+    private readonly registrars: Pick<RegistrarRepository, 'adminActions'>,
   ) {}
 
   /** A page of entries after `after`; `next` is where the following page starts, or null at the end. */
@@ -129,11 +129,20 @@ export class Audit {
       administratorActions: { count: number; releasedPackets: number; latest: AdminAction[] };
     }
   > {
-    const [entries, events, actions] = await Promise.all([
-      this.protocol.entries(),
-      this.registrars.events(),
-      this.registrars.adminActions(),
-    ]);
+    const [entries, actions] = await Promise.all([this.protocol.entries(), this.registrars.adminActions()]);
+    // Turning free or away, as the status entries record it (not requests made while holding a packet).
+    const events = entries.flatMap((entry): AvailabilityEvent[] =>
+      entry.type === 'status' && entry.status !== 'removed' && !entry.afterPacket
+        ? [
+            {
+              registrarId: entry.registrarId,
+              status: entry.status,
+              at: entry.at,
+              by: entry.by === 'registrar' ? 'registrar' : 'admin',
+            },
+          ]
+        : [],
+    );
     return {
       ...anomaliesOf(entries, events, alpha === undefined ? {} : { alpha }),
       administratorActions: {

@@ -167,9 +167,9 @@ const rows: Row[] = [
   { route: 'GET /v1/audit/verify', prepare: at('/v1/audit/verify'), allowed: { admin: 200 } },
   { route: 'GET /v1/audit/fairness', prepare: at('/v1/audit/fairness'), allowed: { admin: 200 } },
   { route: 'GET /v1/audit/anomalies', prepare: at('/v1/audit/anomalies'), allowed: { admin: 200 } },
-  // This stack draws nobody: an admin gets past the door and finds no checkpoint or entry (404), others do not.
+  // This stack draws nobody: an admin gets past the door and finds no checkpoint, and no such entry (404).
   { route: 'GET /v1/audit/checkpoint', prepare: at('/v1/audit/checkpoint'), allowed: { admin: 404 } },
-  { route: 'GET /v1/audit/proof/{seq}', prepare: at('/v1/audit/proof/1'), allowed: { admin: 404 } },
+  { route: 'GET /v1/audit/proof/{seq}', prepare: at('/v1/audit/proof/100000'), allowed: { admin: 404 } },
   { route: 'GET /v1/audit/export', prepare: at('/v1/audit/export'), allowed: { admin: 200 } },
   { route: 'GET /v1/audit/epoch/{epoch}', prepare: at('/v1/audit/epoch/1'), allowed: { admin: 404 } },
   {

@@ -1,21 +1,46 @@
+import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { type EntryBody, GENESIS_HASH, type ProtocolEntry, sealEntry } from '../../src/domain/protocol.js';
 import { apiClient } from '../helpers/api-client.js';
 import { type SimulatedMonth, simulatedMonth } from '../helpers/simulated-month.js';
 import { TEST_ADMIN_TOKEN, useTestStack } from '../helpers/stack.js';
 
-/** A month of an office (30 registrars, 8 stations, 20 000 packets) written where the service keeps its protocol. */
-async function store(redis: import('ioredis').Redis, prefix: string, month: SimulatedMonth): Promise<void> {
-  await redis.del(`${prefix}:protocol`, `${prefix}:registrars:events`);
-  const chunk = 5000;
-  for (let i = 0; i < month.entries.length; i += chunk)
+/**
+ * A month of an office (30 registrars, 8 stations, 20 000 packets) written where the service keeps its protocol, its
+ * registrars' free/away changes as status entries among the rest, in time order, the chain sealed anew.
+ */
+async function store(redis: Redis, prefix: string, month: SimulatedMonth): Promise<void> {
+  const timed: Array<{ at: string; body: EntryBody; oldSeq?: number }> = [
+    ...month.entries.map(({ seq, at, prevHash: _p, hash: _h, ...body }) => ({ at, body, oldSeq: seq })),
+    ...month.availability.map(({ registrarId, status, at, by }) => ({
+      at,
+      body: {
+        type: 'status',
+        registrarId,
+        status,
+        by: by === 'admin' ? 'administrator' : 'registrar',
+      } as EntryBody,
+    })),
+  ].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+  const newSeq = new Map<number, number>();
+  const sealed: ProtocolEntry[] = [];
+  for (const { at, body, oldSeq } of timed) {
+    const head = sealed.at(-1) ?? { seq: 0, hash: GENESIS_HASH };
+    const relinked =
+      body.type === 'release' || body.type === 'decision'
+        ? { ...body, drawSeq: newSeq.get(body.drawSeq) ?? body.drawSeq }
+        : body.type === 'draw' && body.previousSeq !== undefined
+          ? { ...body, previousSeq: newSeq.get(body.previousSeq) ?? body.previousSeq }
+          : body;
+    const entry = sealEntry(relinked, head, new Date(at));
+    if (oldSeq !== undefined) newSeq.set(oldSeq, entry.seq);
+    sealed.push(entry);
+  }
+  await redis.del(`${prefix}:protocol`);
+  for (let i = 0; i < sealed.length; i += 5000)
     await redis.rpush(
       `${prefix}:protocol`,
-      ...month.entries.slice(i, i + chunk).map((entry) => JSON.stringify(entry)),
-    );
-  for (let i = 0; i < month.availability.length; i += chunk)
-    await redis.rpush(
-      `${prefix}:registrars:events`,
-      ...month.availability.slice(i, i + chunk).map((event) => JSON.stringify(event)),
+      ...sealed.slice(i, i + 5000).map((entry) => JSON.stringify(entry)),
     );
 }
 

@@ -41,7 +41,7 @@ describe('the reconciler', () => {
     const after = (await infra.repositories.packets.get(packet.id))!;
     expect(after.registrarId).toBe(holder === first ? second : first);
     const draw = (await infra.repositories.protocol.entries())
-      .filter((entry) => entry.packetId === packet.id)
+      .filter((entry) => entry.type === 'draw' && entry.packetId === packet.id)
       .at(-1)!;
     expect(draw).toMatchObject({ type: 'draw', reason: 'away' });
   });

@@ -26,19 +26,32 @@ function chain(bodies: EntryBody[]): ProtocolEntry[] {
 const draw = (packetId: string, eligible: string[], excluded: DrawEntry['excluded']): EntryBody =>
   drawEntry(packetId, eligible, { excluded });
 
-describe('exclusions checked against the entries before them', () => {
-  it('accept busy while holding a packet, recused after a recusal, and count reasons the log does not hold', () => {
+/** Registrars turning free (or away, or removed): where every replay starts. */
+const turn = (status: 'free' | 'away' | 'removed', ...registrarIds: string[]): EntryBody[] =>
+  registrarIds.map((registrarId) => ({ type: 'status', registrarId, status, by: 'registrar' }));
+
+/** The last entry's seq: where a check that fails on the last entry points. */
+const lastSeq = (entries: ProtocolEntry[]) => entries.at(-1)!.seq;
+
+describe('exclusions and eligibility replayed from the entries before them', () => {
+  it('accept busy while holding a packet, away and removed as the status entries show, recused after a recusal', () => {
     const entries = chain([
-      draw('pk_1', ['rg_a', 'rg_b'], []),
+      ...turn('free', 'rg_a', 'rg_b', 'rg_c'),
+      ...turn('away', 'rg_c'),
+      ...turn('removed', 'rg_d'),
+      draw('pk_1', ['rg_a', 'rg_b'], [{ registrarId: 'rg_c', reason: 'away' }]),
       draw(
         'pk_2',
         ['rg_b'],
         [
           { registrarId: 'rg_a', reason: 'busy' },
           { registrarId: 'rg_c', reason: 'away' },
+          { registrarId: 'rg_d', reason: 'removed' },
+          { registrarId: 'rg_e', reason: 'away' },
         ],
       ),
-      { type: 'release', packetId: 'pk_2', registrarId: 'rg_b', reason: 'recusal', drawSeq: 2 },
+      { type: 'release', packetId: 'pk_2', registrarId: 'rg_b', reason: 'recusal', drawSeq: 7 },
+      ...turn('free', 'rg_c'),
       draw(
         'pk_2',
         ['rg_c'],
@@ -48,22 +61,79 @@ describe('exclusions checked against the entries before them', () => {
         ],
       ),
     ]);
-    expect(checkExclusions(entries)).toEqual({ ok: true, justified: 3, notInLog: 1 });
+    // rg_e was never seen: created away, so counted apart.
+    expect(checkExclusions(entries)).toEqual({ ok: true, justified: 6, notInLog: 1 });
   });
 
-  it('refuse a busy exclusion of someone who holds nothing, and a recusal nobody made', () => {
+  it('refuse an exclusion the replay does not show, and an eligible registrar who is not free', () => {
     const decided = chain([
+      ...turn('free', 'rg_a', 'rg_b'),
       draw('pk_1', ['rg_a'], []),
-      { type: 'decision', packetId: 'pk_1', registrarId: 'rg_a', outcome: 'approved', drawSeq: 1 },
+      { type: 'decision', packetId: 'pk_1', registrarId: 'rg_a', outcome: 'approved', drawSeq: 3 },
       draw('pk_2', ['rg_b'], [{ registrarId: 'rg_a', reason: 'busy' }]),
     ]);
     expect(checkExclusions(decided)).toMatchObject({
       ok: false,
-      brokenAt: 3,
+      brokenAt: lastSeq(decided),
       reason: expect.stringMatching(/rg_a is excluded as busy/),
     });
-    const invented = chain([draw('pk_1', ['rg_a'], [{ registrarId: 'rg_b', reason: 'recused' }])]);
-    expect(checkExclusions(invented)).toMatchObject({ ok: false, brokenAt: 1 });
+    const invented = chain([
+      ...turn('free', 'rg_a'),
+      draw('pk_1', ['rg_a'], [{ registrarId: 'rg_b', reason: 'recused' }]),
+    ]);
+    expect(checkExclusions(invented)).toMatchObject({ ok: false, brokenAt: 2 });
+    const awayButDrawn = chain([
+      ...turn('free', 'rg_a'),
+      ...turn('away', 'rg_a'),
+      draw('pk_1', ['rg_a'], []),
+    ]);
+    expect(checkExclusions(awayButDrawn)).toMatchObject({
+      ok: false,
+      brokenAt: 3,
+      reason: 'rg_a is eligible but is away',
+    });
+    const neverFree = chain([draw('pk_1', ['rg_a'], [])]);
+    expect(checkExclusions(neverFree)).toMatchObject({ ok: false, brokenAt: 1 });
+    const freeWhileHolding = chain([
+      ...turn('free', 'rg_a'),
+      draw('pk_1', ['rg_a'], []),
+      draw('pk_2', ['rg_a'], []),
+    ]);
+    expect(checkExclusions(freeWhileHolding)).toMatchObject({
+      ok: false,
+      reason: 'rg_a is eligible but holds a packet',
+    });
+  });
+
+  it('away asked while holding a packet takes effect when it is decided; free cancels it', () => {
+    const holding: EntryBody[] = [...turn('free', 'rg_a', 'rg_b'), draw('pk_1', ['rg_a', 'rg_b'], [])];
+    const awayAfter: EntryBody = {
+      type: 'status',
+      registrarId: 'rg_a',
+      status: 'away',
+      by: 'registrar',
+      afterPacket: true,
+    };
+    const decided: EntryBody = {
+      type: 'decision',
+      packetId: 'pk_1',
+      registrarId: 'rg_a',
+      outcome: 'approved',
+      drawSeq: 3,
+    };
+    const then = (excluded: DrawEntry['excluded'], eligible = ['rg_b']) => draw('pk_2', eligible, excluded);
+    expect(
+      checkExclusions(
+        chain([...holding, awayAfter, decided, then([{ registrarId: 'rg_a', reason: 'away' }])]),
+      ),
+    ).toMatchObject({ ok: true });
+    const cancelled: EntryBody = { ...awayAfter, status: 'free' } as EntryBody;
+    expect(
+      checkExclusions(chain([...holding, awayAfter, cancelled, decided, then([], ['rg_a', 'rg_b'])])),
+    ).toMatchObject({ ok: true });
+    expect(
+      checkExclusions(chain([...holding, awayAfter, decided, then([], ['rg_a', 'rg_b'])])),
+    ).toMatchObject({ ok: false, reason: 'rg_a is eligible but is away' });
   });
 
   it('accept a recusal excluding him from the packets that waited, and his cooldown until it ends', () => {
@@ -72,13 +142,14 @@ describe('exclusions checked against the entries before them', () => {
       packetId: 'pk_1',
       registrarId: 'rg_a',
       reason: 'recusal',
-      drawSeq: 1,
+      drawSeq: 4,
       alsoExcludedFrom: ['pk_2'],
-      // Entries are a minute apart: draw 3 is at minute 2.
-      cooldownUntil: new Date(Date.UTC(2026, 0, 1, 0, 1 + cooldownMinutes)).toISOString(),
+      // Entries are a minute apart: the last draw is at minute 6.
+      cooldownUntil: new Date(Date.UTC(2026, 0, 1, 0, 4 + cooldownMinutes)).toISOString(),
     });
     const recusedChain = (cooldownMinutes: number) =>
       chain([
+        ...turn('free', 'rg_a', 'rg_b', 'rg_c'),
         draw('pk_1', ['rg_a'], []),
         recused(cooldownMinutes),
         draw('pk_2', ['rg_b'], [{ registrarId: 'rg_a', reason: 'recused' }]),
@@ -87,20 +158,32 @@ describe('exclusions checked against the entries before them', () => {
     expect(checkExclusions(recusedChain(5))).toEqual({ ok: true, justified: 2, notInLog: 0 });
     expect(checkExclusions(recusedChain(1))).toMatchObject({
       ok: false,
-      brokenAt: 4,
+      brokenAt: 7,
       reason: expect.stringMatching(/rg_a is excluded as cooldown/),
+    });
+    const eligibleWhileCooling = chain([
+      ...turn('free', 'rg_a', 'rg_b', 'rg_c'),
+      draw('pk_1', ['rg_a'], []),
+      recused(5),
+      draw('pk_3', ['rg_a', 'rg_c'], []),
+    ]);
+    expect(checkExclusions(eligibleWhileCooling)).toMatchObject({
+      ok: false,
+      reason: 'rg_a is eligible but is in a recusal cooldown',
     });
   });
 
   describe('a resubmission, by the policy its draw names', () => {
     const decided: EntryBody[] = [
+      ...turn('free', 'rg_a', 'rg_b', 'rg_c'),
       draw('pk_1', ['rg_a'], []),
-      { type: 'decision', packetId: 'pk_1', registrarId: 'rg_a', outcome: 'rejected', drawSeq: 1 },
+      { type: 'decision', packetId: 'pk_1', registrarId: 'rg_a', outcome: 'rejected', drawSeq: 4 },
       drawEntry('pk_2', ['rg_b'], { resubmissionOf: 'pk_1', resubmissionPolicy: 'exclude_earlier' }),
-      { type: 'decision', packetId: 'pk_2', registrarId: 'rg_b', outcome: 'rejected', drawSeq: 3 },
+      { type: 'decision', packetId: 'pk_2', registrarId: 'rg_b', outcome: 'rejected', drawSeq: 6 },
     ];
     const resubmitted = (fields: Partial<DrawEntry>, eligible = ['rg_c']) =>
       chain([...decided, drawEntry('pk_3', eligible, { resubmissionOf: 'pk_2', ...fields })]);
+    const DRAW = decided.length + 1;
 
     it('exclude_earlier keeps out everyone who decided the chain of earlier submissions, and nobody else', () => {
       const excluded: DrawEntry['excluded'] = [
@@ -116,73 +199,69 @@ describe('exclusions checked against the entries before them', () => {
         checkExclusions(resubmitted({ resubmissionPolicy: 'exclude_earlier' }, ['rg_a', 'rg_c'])),
       ).toMatchObject({
         ok: false,
-        brokenAt: 5,
-        reason: 'rg_a decided an earlier submission and is eligible',
+        brokenAt: DRAW,
+        reason: 'rg_a is eligible but decided an earlier submission',
       });
       const invented = resubmitted({
         resubmissionPolicy: 'exclude_earlier',
         excluded: [{ registrarId: 'rg_d', reason: 'decided_earlier_submission' }],
       });
-      expect(checkExclusions(invented)).toMatchObject({ ok: false, brokenAt: 5 });
+      expect(checkExclusions(invented)).toMatchObject({ ok: false, brokenAt: DRAW });
     });
 
     it('same_registrar draws only who decided the last one, and anyone once he is removed or recused', () => {
       const sameRegistrar = (eligible: string[], excluded: DrawEntry['excluded']) =>
         checkExclusions(resubmitted({ resubmissionPolicy: 'same_registrar', excluded }, eligible));
-      expect(sameRegistrar(['rg_b'], [{ registrarId: 'rg_c', reason: 'not_earlier_decider' }])).toEqual({
-        ok: true,
-        justified: 1,
-        notInLog: 0,
-      });
-      expect(sameRegistrar(['rg_b', 'rg_c'], [])).toMatchObject({ ok: false, brokenAt: 5 });
+      expect(
+        sameRegistrar(
+          ['rg_b'],
+          [
+            { registrarId: 'rg_a', reason: 'not_earlier_decider' },
+            { registrarId: 'rg_c', reason: 'not_earlier_decider' },
+          ],
+        ),
+      ).toEqual({ ok: true, justified: 2, notInLog: 0 });
+      expect(sameRegistrar(['rg_b', 'rg_c'], [])).toMatchObject({ ok: false, brokenAt: DRAW });
       // He is only busy: the packet must wait for him, not go to someone else.
-      expect(sameRegistrar(['rg_c'], [{ registrarId: 'rg_b', reason: 'busy' }])).toMatchObject({
+      const busy = chain([
+        ...decided,
+        draw('pk_9', ['rg_b'], []),
+        drawEntry('pk_3', ['rg_c'], {
+          resubmissionOf: 'pk_2',
+          resubmissionPolicy: 'same_registrar',
+          excluded: [{ registrarId: 'rg_b', reason: 'busy' }],
+        }),
+      ]);
+      expect(checkExclusions(busy)).toMatchObject({
         ok: false,
-        brokenAt: 5,
         reason: expect.stringMatching(/drawn without rg_b/),
       });
-      expect(sameRegistrar(['rg_c'], [{ registrarId: 'rg_b', reason: 'removed' }])).toMatchObject({
-        ok: true,
-      });
-      expect(sameRegistrar(['rg_c'], [{ registrarId: 'rg_a', reason: 'not_earlier_decider' }])).toMatchObject(
-        { ok: false, reason: expect.stringMatching(/rg_a is excluded as not_earlier_decider/) },
-      );
-    });
-
-    it('refuse a draw that lists as eligible someone holding a packet, recused from it, or cooling down', () => {
-      const base = chain([
-        draw('pk_1', ['rg_a'], []),
-        {
-          type: 'release',
-          packetId: 'pk_1',
-          registrarId: 'rg_a',
-          reason: 'recusal',
-          drawSeq: 1,
-          cooldownUntil: '2026-01-01T01:00:00.000Z',
-        },
+      const removed = chain([
+        ...decided,
+        ...turn('removed', 'rg_b'),
+        drawEntry('pk_3', ['rg_c'], {
+          resubmissionOf: 'pk_2',
+          resubmissionPolicy: 'same_registrar',
+          excluded: [{ registrarId: 'rg_b', reason: 'removed' }],
+        }),
       ]);
-      const next = (eligible: string[]) =>
-        checkExclusions(
-          chain([
-            ...base.map(({ seq: _s, at: _a, prevHash: _p, hash: _h, ...body }) => body as EntryBody),
-            draw('pk_2', eligible, []),
-          ]),
-        );
-      expect(next(['rg_b'])).toMatchObject({ ok: true });
-      expect(next(['rg_a', 'rg_b'])).toMatchObject({
-        ok: false,
-        brokenAt: 3,
-        reason: 'rg_a is eligible but is in a recusal cooldown',
-      });
+      expect(checkExclusions(removed)).toMatchObject({ ok: true });
+      expect(sameRegistrar(['rg_c'], [{ registrarId: 'rg_a', reason: 'not_earlier_decider' }])).toMatchObject(
+        {
+          ok: false,
+          reason: expect.stringMatching(/rg_a is excluded as not_earlier_decider/),
+        },
+      );
     });
 
     it('refuse a link to a packet no entry shows decided', () => {
       const unlinked = chain([
+        ...turn('free', 'rg_c'),
         drawEntry('pk_9', ['rg_c'], { resubmissionOf: 'pk_8', resubmissionPolicy: 'random' }),
       ]);
       expect(checkExclusions(unlinked)).toMatchObject({
         ok: false,
-        brokenAt: 1,
+        brokenAt: 2,
         reason: 'it resubmits pk_8, which no earlier entry shows decided',
       });
     });

@@ -8,14 +8,16 @@ import type { AdminKey, AdminTranslate } from './messages';
 type Entry = {
   seq: number;
   at: string;
-  type: 'draw' | 'release' | 'decision';
-  packetId: string;
+  type: 'draw' | 'release' | 'decision' | 'status';
+  packetId?: string;
   hash: string;
   chosen?: string;
   registrarId?: string;
   eligible?: string[];
   reason?: string;
   outcome?: string;
+  status?: 'free' | 'away' | 'removed';
+  afterPacket?: boolean;
 };
 type Verification = NonNullable<Awaited<ReturnType<typeof verify>>>;
 
@@ -48,7 +50,9 @@ export function ProtocolView({ t, directory }: { t: AdminTranslate; directory: D
           count: entry.eligible?.length ?? 0,
           eligible: (entry.eligible ?? []).map(directory.registrarName).join(', '),
         })
-      : (entry.outcome ?? entry.reason ?? '');
+      : entry.type === 'status'
+        ? `${t(`status.${entry.status ?? 'away'}` as AdminKey)}${entry.afterPacket ? ` (${t('protocol.afterPacket')})` : ''}`
+        : (entry.outcome ?? entry.reason ?? '');
   return (
     <>
       <p role="status" class={verification.ok ? 'ok' : 'problem'}>
