@@ -1,4 +1,4 @@
-import type { Failure, Outcome } from '../domain/outcome.js';
+import type { Failure, Outcome, ResubmissionRefusal } from '../domain/outcome.js';
 import { AppError } from './http-error.js';
 
 const RESUBMISSION_REFUSALS = {
@@ -7,7 +7,7 @@ const RESUBMISSION_REFUSALS = {
   not_rejected: 'The earlier packet was approved; only a rejected packet can be resubmitted',
   other_service: 'The earlier packet is for another service',
   already_resubmitted: 'The earlier packet was resubmitted already; link the latest resubmission instead',
-} as const;
+} as const satisfies Record<ResubmissionRefusal, string>;
 
 /** The one place where a service's refusal becomes an HTTP status, an error code and a message. */
 export function httpErrorOf(failure: Failure): AppError {

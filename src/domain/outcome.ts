@@ -62,11 +62,16 @@ export type Failure =
   | { code: 'registrar_removed' }
   | { code: 'not_retryable'; status: PacketStatus }
   | { code: 'invalid_token' }
-  | {
-      code: 'resubmission_refused';
-      why: 'unknown_code' | 'not_decided' | 'not_rejected' | 'other_service' | 'already_resubmitted';
-    }
+  | { code: 'resubmission_refused'; why: ResubmissionRefusal }
   | { code: 'reason_required' };
+
+/** Why a packet cannot be linked as a resubmission of an earlier one. */
+export type ResubmissionRefusal =
+  | 'unknown_code'
+  | 'not_decided'
+  | 'not_rejected'
+  | 'other_service'
+  | 'already_resubmitted';
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; failure: Failure };
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { normalizeTrackingCode } from '../domain/ids.js';
-import { fail, type Outcome, ok } from '../domain/outcome.js';
+import { fail, type Outcome, ok, type ResubmissionRefusal } from '../domain/outcome.js';
 import { type PageWarning, pageWarnings } from '../domain/page-warnings.js';
 import type { PacketStatus } from '../domain/status.js';
 import type { Packet, Page, Principal, Service } from '../domain/types.js';
@@ -138,8 +138,7 @@ export class Intake {
     let resubmission: { of: string; deciders: string[] } | undefined;
     if (resubmissionOf !== undefined) {
       const earlier = await packets.findByTrackingCode(normalizeTrackingCode(resubmissionOf));
-      const refused = (why: 'unknown_code' | 'not_decided' | 'not_rejected' | 'other_service') =>
-        fail({ code: 'resubmission_refused', why });
+      const refused = (why: ResubmissionRefusal) => fail({ code: 'resubmission_refused', why });
       if (!earlier) return refused('unknown_code');
       if (earlier.status !== 'decided') return refused('not_decided');
       // Only a refusal is resubmitted: fewer decided packets to link to is fewer registrars to steer away from.
