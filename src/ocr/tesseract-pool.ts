@@ -61,14 +61,21 @@ const box = (b: { x0: number; y0: number; x1: number; y1: number }): BoundingBox
 
 function toOcrResult(page: Page): OcrResult {
   const lines: OcrLine[] = [];
-  for (const block of page.blocks ?? []) {
-    for (const paragraph of block.paragraphs) {
-      for (const line of paragraph.lines) {
-        const words = line.words
-          .filter((word) => word.text.trim() !== '')
-          .map((word) => ({ text: word.text, bbox: box(word.bbox), confidence: word.confidence }));
-        if (words.length > 0) lines.push({ words, bbox: box(line.bbox) });
-      }
+  const paragraphs = (page.blocks ?? []).flatMap((block) => block.paragraphs);
+  for (const [paragraph, { lines: paragraphLines }] of paragraphs.entries()) {
+    for (const line of paragraphLines) {
+      const words = line.words
+        .filter((word) => word.text.trim() !== '')
+        .map((word) => ({ text: word.text, bbox: box(word.bbox), confidence: word.confidence }));
+      if (words.length === 0) continue;
+      lines.push({
+        words,
+        bbox: box(line.bbox),
+        // Tesseract reports an empty baseline (all zeros) for a line it could not fit one to.
+        ...(line.baseline.x1 > line.baseline.x0 ? { baseline: box(line.baseline) } : {}),
+        rowHeight: line.rowAttributes.rowHeight,
+        paragraph,
+      });
     }
   }
   return { text: page.text, lines, confidence: page.confidence };

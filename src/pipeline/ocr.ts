@@ -2,7 +2,18 @@
 
 export type BoundingBox = { x0: number; y0: number; x1: number; y1: number };
 export type OcrWord = { text: string; bbox: BoundingBox; confidence: number };
-export type OcrLine = { words: OcrWord[]; bbox: BoundingBox };
+/**
+ * `baseline` runs from the line's first to its last pixel column (tesseract's `Baseline`); `rowHeight` is tesseract's
+ * row height (x-height plus ascenders plus descenders); lines with the same `paragraph` (numbered in reading order
+ * from 0) form one paragraph. All three are missing from OCR stored before they were recorded.
+ */
+export type OcrLine = {
+  words: OcrWord[];
+  bbox: BoundingBox;
+  baseline?: BoundingBox;
+  rowHeight?: number;
+  paragraph?: number;
+};
 
 export type OcrResult = {
   text: string;
@@ -38,8 +49,11 @@ export function scaleOcrResult(result: OcrResult, factor: number): OcrResult {
   return {
     ...result,
     lines: result.lines.map((line) => ({
+      ...line,
       bbox: scaled(line.bbox),
       words: line.words.map((word) => ({ ...word, bbox: scaled(word.bbox) })),
+      ...(line.baseline ? { baseline: scaled(line.baseline) } : {}),
+      ...(line.rowHeight ? { rowHeight: Math.round(line.rowHeight * factor) } : {}),
     })),
   };
 }

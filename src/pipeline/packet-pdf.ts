@@ -1,14 +1,25 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
 import fontkit from '@pdf-lib/fontkit';
 import {
+  beginMarkedContent,
   beginText,
   drawImage,
+  endMarkedContent,
   endText,
+  PDFArray,
   PDFDocument,
   type PDFFont,
-  type PDFName,
-  type PDFPage,
-  type PDFRef,
+  PDFName,
+  PDFNumber,
+  PDFOperator,
+  PDFOperatorNames,
+  PDFPage,
+  PDFRawStream,
+  PDFRef,
+  PDFString,
   radians,
   setCharacterSqueeze,
   setFontAndSize,
@@ -19,7 +30,13 @@ import {
 } from 'pdf-lib';
 import sharp from 'sharp';
 import type { OcrLine } from './ocr.js';
-import { addSignaturePlaceholder, type SignatureInfo } from './pades.js';
+import {
+  addSignaturePlaceholder,
+  type SignatureInfo,
+  type SignaturePlaceholder,
+  signaturePlaceholderIn,
+} from './pades.js';
+import { PdfFileWriter } from './pdf-file.js';
 
 /** DejaVu Sans covers Latin and Cyrillic; it carries the PDF's invisible text layer. */
 export const PDF_FONT_FILE = createRequire(import.meta.url).resolve('dejavu-fonts-ttf/ttf/DejaVuSans.ttf');
@@ -41,26 +58,112 @@ export type PdfPageInput = {
 export type PacketPdfInput = {
   title: string;
   subject: string;
+  /** BCP 47 tag of the documents' main language, for screen readers (/Lang); Ukrainian unless given. */
+  language?: string;
   producer: string;
   createdAt: Date;
-  pages: PdfPageInput[];
+  /** Taken one at a time, in order: a packet's pages need not all be in memory at once. */
+  pages: Iterable<PdfPageInput> | AsyncIterable<PdfPageInput>;
   /** Embedded as the file attachment `manifest.json`. */
   manifest: unknown;
   /** A TrueType font covering Cyrillic, for the invisible text layer. */
   font: Uint8Array;
-  /** When given, the PDF gets a PAdES signature placeholder, ready for `signPdf`. */
+  /** When given, the PDF gets a PAdES signature placeholder, ready for `signPdfFile` (or `signPdf` in memory). */
   signature?: SignatureInfo;
 };
 
+/** A written packet PDF: its size, and where its signature placeholder is when one was asked for. */
+export type PacketPdfFile = { bytes: number; placeholder?: SignaturePlaceholder };
+
 const POINTS_PER_INCH = 72;
-/** Tesseract's line box spans ascender to descender; a glyph's em is a little smaller than that span. */
-const FONT_SIZE_OF_LINE_HEIGHT = 0.8;
 
 /**
- * Places each OCR word, invisible (render mode 3), over its box: same baseline, squeezed or stretched to the box
- * width, so selection, search and text extraction follow the page image word by word, in reading order. The gap to
- * the next word gets a real space stretched to exactly that gap: extractors that infer spaces from positions and
- * those that read characters both see one space, and nothing overlaps the next word.
+ * The text-layer font with tesseract's GlyphLessFont metrics (ascent one em, descent zero; hhea is what pdf-lib's
+ * font descriptor reads): set at a line's row height, each glyph's box then spans exactly the row above the baseline,
+ * so extractors measure line spacing and column gaps as on the scan. With the font's own metrics the boxes of
+ * adjacent lines overlapped or fell short and poppler split columns into fragments it read out of order.
+ */
+export function withRowMetrics(trueType: Uint8Array): Uint8Array {
+  const font = Buffer.from(trueType);
+  const tableOffset = (tag: string) => {
+    for (let record = 12; record < 12 + font.readUInt16BE(4) * 16; record += 16)
+      if (font.toString('latin1', record, record + 4) === tag) return font.readUInt32BE(record + 8);
+    throw new Error(`the text-layer font has no ${tag} table`);
+  };
+  const unitsPerEm = font.readUInt16BE(tableOffset('head') + 18);
+  const hhea = tableOffset('hhea');
+  font.writeInt16BE(unitsPerEm, hhea + 4);
+  font.writeInt16BE(0, hhea + 6);
+  return font;
+}
+/** Where OCR stored before row heights has none, the row above the baseline is about this share of the line box. */
+const ROW_OF_LINE_HEIGHT = 0.8;
+
+/** The baseline's height in page pixels at `x`: tesseract's fitted baseline, else a fifth above the box's bottom. */
+function baselineAt(line: OcrLine, x: number): number {
+  const { baseline, bbox } = line;
+  if (!baseline) return bbox.y1 - (bbox.y1 - bbox.y0) * 0.2;
+  const slope = (baseline.y1 - baseline.y0) / (baseline.x1 - baseline.x0);
+  return baseline.y0 + (x - baseline.x0) * slope;
+}
+
+const median = (values: number[]) => values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/** Consecutive lines of one paragraph; a line stored without its paragraph number stands alone. */
+function paragraphsOf(lines: OcrLine[]): OcrLine[][] {
+  const paragraphs: OcrLine[][] = [];
+  let previous: OcrLine | undefined;
+  for (const line of lines) {
+    const sameParagraph = previous?.paragraph !== undefined && previous.paragraph === line.paragraph;
+    if (sameParagraph) paragraphs.at(-1)!.push(line);
+    else paragraphs.push([line]);
+    previous = line;
+  }
+  return paragraphs;
+}
+
+/** Paragraphs whose size is within this share of the page's typical one are set at exactly the typical size. */
+const BODY_TEXT_TOLERANCE = 0.2;
+/** poppler keeps consecutive lines in one block while their baselines are at most 1.5 font sizes apart. */
+const MAX_PITCH_OF_FONT_SIZE = 1.4;
+
+/**
+ * One font size per paragraph, and one for all body text: the paragraph's median row height, raised where its lines
+ * are further apart than MAX_PITCH_OF_FONT_SIZE (double spacing). Extractors such as poppler put lines into one block
+ * only when their font sizes agree within 5 % and their baselines are close enough for the size; with blocks in
+ * pieces they read across columns. OCR stored without row heights falls back to each line's box.
+ */
+function fontSizesOf(paragraphs: OcrLine[][], scale: number): number[] {
+  const wanted = paragraphs.map((paragraph) => {
+    const rows = paragraph.flatMap((line) => (line.rowHeight ? [line.rowHeight] : []));
+    if (rows.length === 0) return undefined;
+    const pitches = paragraph
+      .slice(1)
+      .map((line, i) => baselineAt(line, line.bbox.x0) - baselineAt(paragraph[i]!, paragraph[i]!.bbox.x0));
+    return Math.max(median(rows), pitches.length > 0 ? median(pitches) / MAX_PITCH_OF_FONT_SIZE : 0);
+  });
+  const perLine = paragraphs.flatMap((paragraph, i) => (wanted[i] ? paragraph.map(() => wanted[i]!) : []));
+  const body = perLine.length > 0 ? median(perLine) : 0;
+  return paragraphs.map((paragraph, i) => {
+    const size = wanted[i];
+    const pixels =
+      size === undefined
+        ? (paragraph[0]!.bbox.y1 - paragraph[0]!.bbox.y0) * ROW_OF_LINE_HEIGHT
+        : Math.abs(size - body) <= body * BODY_TEXT_TOLERANCE
+          ? body
+          : size;
+    return Math.max(1, pixels * scale);
+  });
+}
+
+/**
+ * Writes the OCR text invisibly (render mode 3) over the scan, one text object per line in tesseract's reading order
+ * (block, paragraph, line), at one font size per paragraph on each line's own baseline: viewers and extractors then
+ * group the lines of a column into one block and read the page in order. Each word is squeezed or stretched to its
+ * box, so selection follows the image word by word; the gap to the next word gets a real space stretched to exactly
+ * that gap, so extractors that infer spaces from positions and those that read characters both see one space.
+ * Each paragraph is one marked-content sequence, numbered from 0 in reading order, for the structure tree's /P
+ * elements; returns how many there are.
  */
 function drawTextLayer(
   page: PDFPage,
@@ -68,40 +171,57 @@ function drawTextLayer(
   fontKey: PDFName,
   lines: OcrLine[],
   scale: number,
-): void {
+): number {
   const pageHeight = page.getHeight();
-  const fitted = (text: string, size: number, x: number, width: number, baseline: number) => {
-    const natural = font.widthOfTextAtSize(text, size);
-    return [
-      setCharacterSqueeze((100 * width) / natural),
-      setTextMatrix(1, 0, 0, 1, x, baseline),
-      showText(font.encodeText(text)),
+  const paragraphs = paragraphsOf(lines);
+  const sizes = fontSizesOf(paragraphs, scale);
+  for (const [markedContentId, paragraph] of paragraphs.entries()) {
+    const size = sizes[markedContentId]!;
+    const operators = [
+      PDFOperator.of(PDFOperatorNames.BeginMarkedContentSequence, [
+        PDFName.of('P'),
+        `<< /MCID ${markedContentId} >>`,
+      ]),
     ];
-  };
-  for (const line of lines) {
-    const lineHeight = (line.bbox.y1 - line.bbox.y0) * scale;
-    const size = Math.max(1, lineHeight * FONT_SIZE_OF_LINE_HEIGHT);
-    const baseline = pageHeight - line.bbox.y1 * scale + lineHeight * 0.2;
-    for (const [index, word] of line.words.entries()) {
-      const width = (word.bbox.x1 - word.bbox.x0) * scale;
-      if (width <= 0 || font.widthOfTextAtSize(word.text, size) <= 0) continue;
-      const next = line.words[index + 1];
-      // Overlapping boxes still get a (hairline) space, so the words never run together.
-      const gap = next ? Math.max(size * 0.05, (next.bbox.x0 - word.bbox.x1) * scale) : 0;
-      page.pushOperators(
+    for (const line of paragraph) {
+      const fitted = (text: string, x: number, width: number) => {
+        const natural = font.widthOfTextAtSize(text, size);
+        return [
+          setCharacterSqueeze((100 * width) / natural),
+          setTextMatrix(1, 0, 0, 1, x * scale, pageHeight - baselineAt(line, x) * scale),
+          showText(font.encodeText(text)),
+        ];
+      };
+      operators.push(
         beginText(),
         setFontAndSize(fontKey, size),
         setTextRenderingMode(TextRenderingMode.Invisible),
-        ...fitted(word.text, size, word.bbox.x0 * scale, width, baseline),
-        ...(next ? fitted(' ', size, word.bbox.x1 * scale, gap, baseline) : []),
-        endText(),
       );
+      for (const [index, word] of line.words.entries()) {
+        const width = (word.bbox.x1 - word.bbox.x0) * scale;
+        if (width <= 0 || font.widthOfTextAtSize(word.text, size) <= 0) continue;
+        operators.push(...fitted(word.text, word.bbox.x0, width));
+        // Overlapping boxes still get a (hairline) space, so the words never run together; a line's last word gets
+        // one too, so the paragraph's lines read as one text in the structure tree.
+        const next = line.words[index + 1];
+        const gap = next ? (next.bbox.x0 - word.bbox.x1) * scale : 0;
+        operators.push(...fitted(' ', word.bbox.x1, Math.max(size * 0.05, gap)));
+      }
+      operators.push(endText());
     }
+    page.pushOperators(...operators, endMarkedContent());
   }
+  return paragraphs.length;
 }
 
 /** An image XObject of the document, by reference, with its size in pixels. */
-type PageImage = { ref: PDFRef; width: number; height: number };
+type PageImage = {
+  ref: PDFRef;
+  width: number;
+  height: number;
+  /** The page's pixels, from the top left, when the image is padded beyond them. */
+  content?: { width: number; height: number };
+};
 
 /**
  * Draws the scan turned clockwise by `turnDeg` about its centre, centred on the page; the page box crops what the
@@ -110,14 +230,19 @@ type PageImage = { ref: PDFRef; width: number; height: number };
 function drawTurned(page: PDFPage, image: PageImage, scale: number, turnDeg: number): void {
   const width = image.width * scale;
   const height = image.height * scale;
+  const content = image.content ?? image;
+  // The centre of the page's pixels, from the image's lower-left corner (padding lies right of and below them).
+  const local = { x: (content.width / 2) * scale, y: height - (content.height / 2) * scale };
   // PDF angles run anticlockwise, with y up.
   const angle = (-turnDeg * Math.PI) / 180;
   // drawImage turns about the image's lower-left corner: place that corner so the centre lands on the page's.
   const centre = {
-    x: (width / 2) * Math.cos(angle) - (height / 2) * Math.sin(angle),
-    y: (width / 2) * Math.sin(angle) + (height / 2) * Math.cos(angle),
+    x: local.x * Math.cos(angle) - local.y * Math.sin(angle),
+    y: local.x * Math.sin(angle) + local.y * Math.cos(angle),
   };
   page.pushOperators(
+    // The scan is what the text layer transcribes: for assistive technology it is an artifact, the text is the content.
+    beginMarkedContent('Artifact'),
     ...drawImage(page.node.newXObject('Image', image.ref), {
       x: page.getWidth() / 2 - centre.x,
       y: page.getHeight() / 2 - centre.y,
@@ -127,7 +252,58 @@ function drawTurned(page: PDFPage, image: PageImage, scale: number, turnDeg: num
       xSkew: radians(0),
       ySkew: radians(0),
     }),
+    endMarkedContent(),
   );
+}
+
+/**
+ * The tagged-PDF structure (ISO 32000-1 §14.7): a Document element whose children are the pages' paragraphs in reading
+ * order, each pointing at its marked-content sequence, so screen readers and reflow follow the text, not the layout.
+ */
+class ParagraphStructure {
+  private readonly documentRef: PDFRef;
+  private readonly paragraphs: PDFRef[] = [];
+  /** The parent tree's /Nums: for each page's /StructParents key, its paragraphs by marked-content id. */
+  private readonly parentTree: (PDFNumber | PDFArray)[] = [];
+  private pageCount = 0;
+
+  constructor(private readonly pdf: PDFDocument) {
+    this.documentRef = pdf.context.nextRef();
+  }
+
+  addPage(page: PDFPage, paragraphCount: number): void {
+    const { context } = this.pdf;
+    const key = this.pageCount++;
+    page.node.set(PDFName.of('StructParents'), PDFNumber.of(key));
+    const elements = Array.from({ length: paragraphCount }, (_, markedContentId) =>
+      context.register(
+        context.obj({ Type: 'StructElem', S: 'P', P: this.documentRef, Pg: page.ref, K: markedContentId }),
+      ),
+    );
+    this.paragraphs.push(...elements);
+    this.parentTree.push(PDFNumber.of(key), context.obj(elements));
+  }
+
+  finish(language: string): void {
+    const { context, catalog } = this.pdf;
+    const rootRef = context.nextRef();
+    context.assign(
+      this.documentRef,
+      context.obj({ Type: 'StructElem', S: 'Document', P: rootRef, K: this.paragraphs }),
+    );
+    context.assign(
+      rootRef,
+      context.obj({
+        Type: 'StructTreeRoot',
+        K: this.documentRef,
+        ParentTree: context.obj({ Nums: this.parentTree }),
+        ParentTreeNextKey: this.pageCount,
+      }),
+    );
+    catalog.set(PDFName.of('StructTreeRoot'), rootRef);
+    catalog.set(PDFName.of('MarkInfo'), context.obj({ Marked: true }));
+    catalog.set(PDFName.of('Lang'), PDFString.of(language));
+  }
 }
 
 /**
@@ -139,32 +315,82 @@ function drawTurned(page: PDFPage, image: PageImage, scale: number, turnDeg: num
 const withOwnBuffer = (bytes: Uint8Array): Uint8Array =>
   bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
 
-/**
- * A bilevel page as a 1-bit DeviceGray image, Flate-compressed: exactly its pixels, in an eighth of the bytes an
- * 8-bit image would take (pdf-lib's own PNG embedder widens every image to 8-bit RGB).
- */
-async function embedBilevel(pdf: PDFDocument, png: Buffer): Promise<PageImage> {
-  const { data, info } = await sharp(png).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
-  const { width, height } = info;
-  const rowBytes = Math.ceil(width / 8);
-  const packed = new Uint8Array(rowBytes * height);
-  // In DeviceGray with one bit per sample, 1 is white.
-  for (let y = 0; y < height; y++)
-    for (let x = 0; x < width; x++)
-      if (data[y * width + x]! >= 128) packed[y * rowBytes + (x >> 3)]! |= 0x80 >> (x & 7);
-  const stream = pdf.context.flateStream(packed, {
-    Type: 'XObject',
-    Subtype: 'Image',
-    Width: width,
-    Height: height,
-    ColorSpace: 'DeviceGray',
-    BitsPerComponent: 1,
-  });
-  return { ref: pdf.context.register(stream), width, height };
+/** The value of a one-value TIFF tag (SHORT or LONG) in the first IFD. */
+function tiffTag(tiff: Buffer, tag: number): number {
+  const little = tiff.toString('latin1', 0, 2) === 'II';
+  const u16 = (at: number) => (little ? tiff.readUInt16LE(at) : tiff.readUInt16BE(at));
+  const u32 = (at: number) => (little ? tiff.readUInt32LE(at) : tiff.readUInt32BE(at));
+  const ifd = u32(4);
+  for (let entry = ifd + 2; entry < ifd + 2 + u16(ifd) * 12; entry += 12) {
+    if (u16(entry) !== tag) continue;
+    if (u32(entry + 4) !== 1) throw new Error(`TIFF tag ${tag} has more than one value`);
+    return u16(entry + 2) === 3 ? u16(entry + 8) : u32(entry + 8);
+  }
+  throw new Error(`TIFF tag ${tag} is missing`);
 }
 
-/** Builds the unsigned packet PDF: one page per scan, sized from its DPI, image plus invisible text, manifest. */
-export async function buildPacketPdf(input: PacketPdfInput): Promise<Uint8Array> {
+const TIFF_TILE_OFFSETS = 324;
+const TIFF_TILE_BYTE_COUNTS = 325;
+/** TIFF tiles are multiples of 16 pixels on each side. */
+const TILE_STEP = 16;
+
+/**
+ * A bilevel page as a CCITT Group 4 image, the scanners' own black-and-white codec: exactly its pixels, in about two
+ * thirds of the bytes 1-bit Flate takes. libvips encodes it (as a TIFF of one tile, since G4 strips cannot be joined);
+ * the tile is padded with white to a multiple of 16 pixels, and `content` says where the page's pixels are.
+ */
+async function embedBilevel(pdf: PDFDocument, png: Buffer): Promise<PageImage> {
+  const { width = 0, height = 0 } = await sharp(png).metadata();
+  const tileWidth = Math.ceil(width / TILE_STEP) * TILE_STEP;
+  const tileHeight = Math.ceil(height / TILE_STEP) * TILE_STEP;
+  const tiff = await sharp(png)
+    .toColourspace('b-w')
+    .tiff({ compression: 'ccittfax4', bitdepth: 1, miniswhite: true, tile: true, tileWidth, tileHeight })
+    .toBuffer();
+  const offset = tiffTag(tiff, TIFF_TILE_OFFSETS);
+  const g4 = tiff.subarray(offset, offset + tiffTag(tiff, TIFF_TILE_BYTE_COUNTS));
+  const stream = PDFRawStream.of(
+    pdf.context.obj({
+      Type: 'XObject',
+      Subtype: 'Image',
+      Width: tileWidth,
+      Height: tileHeight,
+      ColorSpace: 'DeviceGray',
+      BitsPerComponent: 1,
+      Filter: 'CCITTFaxDecode',
+      DecodeParms: { K: -1, Columns: tileWidth, Rows: tileHeight },
+    }),
+    g4,
+  );
+  return {
+    ref: pdf.context.register(stream),
+    width: tileWidth,
+    height: tileHeight,
+    content: { width, height },
+  };
+}
+
+/** A JPEG embedded now rather than on save, so that it can be written out with its page. */
+async function embedJpeg(pdf: PDFDocument, jpeg: Buffer): Promise<PageImage> {
+  const image = await pdf.embedJpg(withOwnBuffer(jpeg));
+  await image.embed();
+  return image;
+}
+
+/** The content streams a page has drawn into, by reference. */
+function contentStreamsOf(page: PDFPage): PDFRef[] {
+  const contents = page.node.get(PDFName.of('Contents'));
+  const refs = contents instanceof PDFArray ? contents.asArray() : [contents];
+  return refs.filter((ref) => ref instanceof PDFRef);
+}
+
+/**
+ * Writes the unsigned packet PDF to `file`: one page per scan, sized from its DPI, image plus invisible text,
+ * manifest. Each page's image and content stream go to the file as soon as the page is drawn and leave memory, so
+ * memory does not grow with the packet; the small page dictionaries stay to the end, where the page tree, font
+ * subset, manifest and signature dictionary follow them.
+ */
+export async function writePacketPdf(input: PacketPdfInput, file: string): Promise<PacketPdfFile> {
   const pdf = await PDFDocument.create();
   pdf.registerFontkit(fontkit);
   pdf.setTitle(input.title);
@@ -174,26 +400,53 @@ export async function buildPacketPdf(input: PacketPdfInput): Promise<Uint8Array>
   pdf.setCreationDate(input.createdAt);
   pdf.setModificationDate(input.createdAt);
   // Subset: only the glyphs the OCR text uses travel in the file.
-  const font = await pdf.embedFont(input.font, { subset: true });
+  const font = await pdf.embedFont(withRowMetrics(input.font), { subset: true });
+  const structure = new ParagraphStructure(pdf);
+  const out = await PdfFileWriter.create(file);
+  try {
+    for await (const source of input.pages) {
+      const scale = POINTS_PER_INCH / source.dpi;
+      // Drawn on a page object of its own: the one the document keeps (below) holds no content stream.
+      const page = PDFPage.create(pdf);
+      page.setSize(source.width * scale, source.height * scale);
+      const image =
+        source.format === 'png' ? await embedBilevel(pdf, source.image) : await embedJpeg(pdf, source.image);
+      drawTurned(page, image, scale, source.turnDeg);
+      const fontKey = page.node.newFontDictionary(font.name, font.ref);
+      structure.addPage(page, drawTextLayer(page, font, fontKey, source.lines, scale));
+      await out.writeAndDrop(pdf.context, [image.ref, ...contentStreamsOf(page)]);
+      pdf.addPage(PDFPage.of(page.node, page.ref, pdf));
+    }
+    structure.finish(input.language ?? 'uk');
 
-  for (const source of input.pages) {
-    const scale = POINTS_PER_INCH / source.dpi;
-    const page = pdf.addPage([source.width * scale, source.height * scale]);
-    const image =
-      source.format === 'png'
-        ? await embedBilevel(pdf, source.image)
-        : await pdf.embedJpg(withOwnBuffer(source.image));
-    drawTurned(page, image, scale, source.turnDeg);
-    const fontKey = page.node.newFontDictionary(font.name, font.ref);
-    drawTextLayer(page, font, fontKey, source.lines, scale);
+    await pdf.attach(Buffer.from(JSON.stringify(input.manifest, null, 2)), 'manifest.json', {
+      mimeType: 'application/json',
+      description: 'Chain-of-custody manifest of this packet',
+      creationDate: input.createdAt,
+      modificationDate: input.createdAt,
+    });
+    const signature = input.signature && addSignaturePlaceholder(pdf, input.signature);
+    // The font subset and the attachment are embedded only now, when every page has used its glyphs.
+    await pdf.flush();
+    const bytes = await out.finish(pdf.context);
+    if (!signature) return { bytes };
+    return {
+      bytes,
+      placeholder: signaturePlaceholderIn(pdf.context.lookup(signature)!, out.objectAt(signature)),
+    };
+  } finally {
+    await out.close();
   }
+}
 
-  await pdf.attach(Buffer.from(JSON.stringify(input.manifest, null, 2)), 'manifest.json', {
-    mimeType: 'application/json',
-    description: 'Chain-of-custody manifest of this packet',
-    creationDate: input.createdAt,
-    modificationDate: input.createdAt,
-  });
-  if (input.signature) addSignaturePlaceholder(pdf, input.signature);
-  return pdf.save({ useObjectStreams: false });
+/** The same document in memory, for small ones (tests, the page-pipeline bench). */
+export async function buildPacketPdf(input: PacketPdfInput): Promise<Uint8Array> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'packet-pdf-'));
+  try {
+    const file = path.join(dir, 'packet.pdf');
+    await writePacketPdf(input, file);
+    return await readFile(file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

@@ -14,6 +14,7 @@ import {
   encodeJpeg,
   encodePgm,
   isBilevel,
+  isEmbeddableJpeg,
   normalizedDegrees,
   type RawImage,
   rotatePage,
@@ -21,6 +22,7 @@ import {
   toRaw,
   turnedSize,
 } from './raw-image.js';
+import { correctScripts, type Lexicon } from './script-correction.js';
 
 export type StageTimings = {
   normalize: number;
@@ -40,7 +42,8 @@ export type PageSummary = PageAnalysis & {
 
 export type ProcessedPage = {
   /**
-   * The scan as JPEG (colour when it has colour, else greyscale), as scanned: not turned and not resampled. The PDF
+   * The scan as JPEG, as scanned: not turned and not resampled; the scanner's own file when it is a JPEG a PDF embeds
+   * as is, else encoded (colour when the page has colour, else greyscale). The PDF
    * shows it turned by `summary.imageTurnDeg`, so the registrar sees the page upright and straight while the file
    * keeps the scanner's own pixels, and no stage pays for rotating a full-resolution page.
    */
@@ -50,7 +53,12 @@ export type ProcessedPage = {
   summary: PageSummary;
 };
 
-export type PageEngines = { ocr: OcrEngine; orientation: OrientationDetector };
+export type PageEngines = {
+  ocr: OcrEngine;
+  orientation: OrientationDetector;
+  /** Word lists to correct words read in the wrong script (correctScripts); without them OCR stays as read. */
+  lexicon?: Lexicon;
+};
 export type ProcessOptions = {
   limits: PageLimits;
   jpegQuality: number /** From the page's document. */;
@@ -137,14 +145,17 @@ export async function processPage(
       const turnedOcr = await read(await timed(ms, 'rotate', () => rotatePage(working, 180)));
       if (turnedOcr.confidence > ocr.confidence) [ocr, flip] = [turnedOcr, 180 - flip];
     }
+    // A few ms a page, counted with the OCR it corrects.
+    const { lexicon } = engines;
+    if (lexicon) ocr = await timed(ms, 'ocr', async () => correctScripts(ocr, lexicon).ocr);
   }
-  // A black-and-white scan (CCITT, JBIG2, 1-bit PNG or TIFF) stays lossless: 1-bit PNG, a fraction of a JPEG's
-  // bytes, and exactly the scanner's pixels.
+  // A black-and-white scan (CCITT, JBIG2, 1-bit PNG or TIFF) stays lossless: stored as PNG, embedded in the PDF as
+  // CCITT G4, a fraction of a JPEG's bytes, and exactly the scanner's pixels.
   const imageFormat = !page.colour && isBilevel(page.grey) ? 'png' : 'jpeg';
   const image = await timed(ms, 'encode', () =>
     imageFormat === 'png'
       ? encodeBilevelPng(page.grey, page.dpi)
-      : encodeJpeg(page.colour ?? page.grey, page.dpi, options.jpegQuality),
+      : pageJpeg(original, page.colour ?? page.grey, page.dpi, options.jpegQuality),
   );
 
   return {
@@ -165,6 +176,21 @@ export async function processPage(
       ms,
     },
   };
+}
+
+/** A fresh encoding replaces the scanner's JPEG only when it saves at least this share of the bytes. */
+const REENCODING_SAVING = 0.25;
+
+/**
+ * The scanner's own JPEG when a PDF can embed it as is: the registrar sees exactly what was scanned, and re-encoding a
+ * typical scan (quality 75–85, with scanner noise; chroma included, for a greyscale page in a colour file) saves
+ * little and costs fidelity. A generous scan (quality 95 and up) is re-encoded at the office's quality when that
+ * saves REENCODING_SAVING.
+ */
+async function pageJpeg(original: Buffer, pixels: RawImage, dpi: number, quality: number): Promise<Buffer> {
+  const encoded = await encodeJpeg(pixels, dpi, quality);
+  const worthIt = encoded.length <= original.length * (1 - REENCODING_SAVING);
+  return !worthIt && (await isEmbeddableJpeg(original)) ? original : encoded;
 }
 
 /**

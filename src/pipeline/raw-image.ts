@@ -62,6 +62,31 @@ export async function encodeJpeg(image: RawImage, dpi: number, quality: number):
   return setJfifDensity(jpeg, dpi);
 }
 
+/** Start-of-frame markers a PDF's DCTDecode reads: baseline, extended sequential and progressive Huffman JPEG. */
+const PDF_JPEG_FRAMES = new Set([0xc0, 0xc1, 0xc2]);
+
+/**
+ * Whether a PDF can embed this JPEG as it is and show the same pixels: a Huffman-coded 8-bit greyscale or colour
+ * frame (not CMYK, 12-bit or arithmetic-coded), upright without an EXIF turn.
+ */
+export async function isEmbeddableJpeg(bytes: Buffer): Promise<boolean> {
+  if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return false;
+  let at = 2;
+  while (at + 9 < bytes.length && bytes[at] === 0xff) {
+    const marker = bytes[at + 1]!;
+    if (marker >= 0xc0 && marker <= 0xcf && ![0xc4, 0xc8, 0xcc].includes(marker)) {
+      const precision = bytes[at + 4];
+      const components = bytes[at + 9];
+      if (!PDF_JPEG_FRAMES.has(marker) || precision !== 8 || (components !== 1 && components !== 3))
+        return false;
+      const { orientation } = await sharp(bytes).metadata();
+      return orientation === undefined || orientation === 1;
+    }
+    at += 2 + bytes.readUInt16BE(at + 2);
+  }
+  return false;
+}
+
 /** Binary PGM: the cheapest lossless container tesseract (leptonica) reads; no compression work at all. */
 export function encodePgm(image: RawImage): Buffer {
   if (image.channels !== 1) throw new Error('PGM needs a greyscale image');

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Worker } from 'bullmq';
 import { connectRedis } from '../infra/redis.js';
+import { loadHunspellLexicon } from '../ocr/hunspell-lexicon.js';
 import { TesseractPool } from '../ocr/tesseract-pool.js';
 import { PDF_FONT_FILE } from '../pipeline/packet-pdf.js';
 import type { PageEngines } from '../pipeline/process-page.js';
@@ -18,8 +19,9 @@ export type WorkerRole = {
 };
 
 /**
- * The worker role: a pool of tesseract.js workers fed by the pages queue, and the packet bundler. `engines` replaces
- * the pool (tests share one pool between stacks); whoever passes it closes it.
+ * The worker role: a pool of tesseract.js workers fed by the pages queue, with the dictionaries that correct its
+ * script mix-ups, and the packet bundler. `engines` replaces both (tests share one pool between stacks); whoever
+ * passes it closes it.
  */
 export async function startWorkerRole(
   infra: Infrastructure,
@@ -39,7 +41,7 @@ export async function startWorkerRole(
       log: log.child({ component: 'ocr' }),
     });
     shutdown.register('clients', 'ocr-pool', () => pool.close());
-    engines = { ocr: pool, orientation: pool };
+    engines = { ocr: pool, orientation: pool, lexicon: await loadHunspellLexicon() };
   }
 
   const progress = packetProgressOf(infra);

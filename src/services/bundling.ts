@@ -1,11 +1,14 @@
-import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { type FinalFailure, type JobPayload, PermanentJobFailure } from '../domain/jobs.js';
 import type { Packet, Page } from '../domain/types.js';
 import type { Logger } from '../infra/logger.js';
 import type { Metrics } from '../infra/metrics.js';
+import { sha256OfFile } from '../pipeline/file-bytes.js';
 import type { OcrResult } from '../pipeline/ocr.js';
-import { buildPacketPdf } from '../pipeline/packet-pdf.js';
-import { type SigningIdentity, signPdf, verifyPdfSignature } from '../pipeline/pades.js';
+import { type PdfPageInput, writePacketPdf } from '../pipeline/packet-pdf.js';
+import { type SigningIdentity, signPdfFile, verifyPdfSignatureFile } from '../pipeline/pades.js';
 import type { PacketDocument, PacketRepository } from '../repositories/packet-repository.js';
 import { packetPdfKey } from '../storage/object-keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -55,6 +58,38 @@ export function manifestOf(packet: Packet, pages: Page[], readyAt: string, docum
 }
 
 /**
+ * The pages as the PDF takes them, read from S3 one page ahead of the writer: a page's image and OCR are in memory
+ * only while it is written (and while the one before it is).
+ */
+async function* pdfPagesOf(store: ObjectStore, pages: Page[]): AsyncGenerator<PdfPageInput> {
+  const load = async (page: Page): Promise<PdfPageInput> => {
+    const processing = page.processing!;
+    const [image, ocr] = await Promise.all([
+      store.get(processing.processedKey),
+      store.get(processing.ocrKey),
+    ]);
+    return {
+      image,
+      format: processing.imageFormat ?? 'jpeg',
+      dpi: processing.dpi,
+      width: processing.width,
+      height: processing.height,
+      turnDeg: processing.imageTurnDeg ?? 0,
+      lines: (JSON.parse(ocr.toString('utf8')) as OcrResult).lines,
+    };
+  };
+  let next: Promise<PdfPageInput> | undefined;
+  for (const [i, page] of pages.entries()) {
+    const current = next ?? load(page);
+    const following = pages[i + 1];
+    next = following && load(following);
+    // Read ahead; should the writer stop first, its failure must not go unhandled.
+    next?.catch(() => undefined);
+    yield await current;
+  }
+}
+
+/**
  * Builds, signs, self-verifies and stores the packet PDF, then marks the packet ready. Idempotent: the PDF goes to a
  * key of its own digest and the status change is a compare-and-set, so a retry after a crash simply does it again,
  * and of two overlapping runs only the one that marks the packet ready is ever named by it.
@@ -63,7 +98,7 @@ export class Bundling {
   constructor(private readonly deps: BundlingDeps) {}
 
   async bundle(payload: JobPayload<'bundlePacket'>): Promise<BundleOutcome> {
-    const { packets, store, metrics } = this.deps;
+    const { packets, metrics } = this.deps;
     const log = this.deps.log.child({ packetId: payload.packetId });
     const started = performance.now();
 
@@ -80,66 +115,60 @@ export class Bundling {
       return 'skipped';
     }
 
-    const [images, ocrResults] = await Promise.all([
-      Promise.all(pages.map((page) => store.get(page.processing!.processedKey))),
-      Promise.all(
-        pages.map(
-          async (page) =>
-            JSON.parse((await store.get(page.processing!.ocrKey)).toString('utf8')) as OcrResult,
-        ),
-      ),
-    ]);
     const readyAt = new Date();
-    const unsigned = await buildPacketPdf({
-      title: `${packet.service} · ${packet.ticket}`,
-      subject: `Packet ${packet.id}, ${pages.length} pages`,
-      producer: PDF_PRODUCER,
-      createdAt: readyAt,
-      manifest: manifestOf(packet, pages, readyAt.toISOString(), await packets.listDocuments(packet.id)),
-      font: this.deps.font,
-      pages: pages.map((page, i) => ({
-        image: images[i]!,
-        format: page.processing!.imageFormat ?? 'jpeg',
-        dpi: page.processing!.dpi,
-        width: page.processing!.width,
-        height: page.processing!.height,
-        turnDeg: page.processing!.imageTurnDeg ?? 0,
-        lines: ocrResults[i]!.lines,
-      })),
-      signature: {
-        reason: `Packet ${packet.id} sealed for the registrar`,
-        name: this.deps.office.name,
-        location: this.deps.office.location,
-        contactInfo: this.deps.office.name,
-        signingTime: readyAt,
-      },
-    });
-    const pdf = await signPdf(unsigned, this.deps.identity);
-    const verification = await verifyPdfSignature(pdf);
-    if (!verification.valid)
-      throw new PermanentJobFailure(`the signed PDF does not verify: ${verification.reason}`);
-
-    const sha256 = createHash('sha256').update(pdf).digest('hex');
-    const key = packetPdfKey(packet.id, sha256);
-    await store.put(key, pdf, 'application/pdf', sha256);
-    const outcome = await packets.markReady(packet.id, readyAt, {
-      key,
-      sha256,
-      bytes: pdf.length,
-      pages: pages.length,
-    });
+    const { key, sha256, bytes } = await this.storeSignedPdf(packet, pages, readyAt);
+    const outcome = await packets.markReady(packet.id, readyAt, { key, sha256, bytes, pages: pages.length });
     if (outcome !== 'ok') {
       log.warn({ status: outcome }, 'packet changed while bundling; this run’s PDF is left unreferenced');
       return 'skipped';
     }
     const seconds = (performance.now() - started) / 1000;
     metrics.bundleDuration.observe(seconds);
-    metrics.pdfBytesPerPage.observe(pdf.length / pages.length);
-    log.info(
-      { pages: pages.length, bytes: pdf.length, sha256, seconds },
-      'packet PDF signed and stored; packet ready',
-    );
+    metrics.pdfBytesPerPage.observe(bytes / pages.length);
+    log.info({ pages: pages.length, bytes, sha256, seconds }, 'packet PDF signed and stored; packet ready');
     return 'ready';
+  }
+
+  /**
+   * Writes, signs and self-checks the PDF in a temporary file and uploads it under its digest: the job holds a page
+   * or two in memory, whatever the packet's size.
+   */
+  private async storeSignedPdf(packet: Packet, pages: Page[], readyAt: Date) {
+    const { packets, store, identity, office } = this.deps;
+    const documents = await packets.listDocuments(packet.id);
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'scan-bundle-'));
+    try {
+      const file = path.join(dir, 'packet.pdf');
+      const { placeholder } = await writePacketPdf(
+        {
+          title: `${packet.service} · ${packet.ticket}`,
+          subject: `Packet ${packet.id}, ${pages.length} pages`,
+          producer: PDF_PRODUCER,
+          createdAt: readyAt,
+          manifest: manifestOf(packet, pages, readyAt.toISOString(), documents),
+          font: this.deps.font,
+          pages: pdfPagesOf(store, pages),
+          signature: {
+            reason: `Packet ${packet.id} sealed for the registrar`,
+            name: office.name,
+            location: office.location,
+            contactInfo: office.name,
+            signingTime: readyAt,
+          },
+        },
+        file,
+      );
+      await signPdfFile(file, placeholder!, identity);
+      const verification = await verifyPdfSignatureFile(file);
+      if (!verification.valid)
+        throw new PermanentJobFailure(`the signed PDF does not verify: ${verification.reason}`);
+      const { sha256, bytes } = await sha256OfFile(file);
+      const key = packetPdfKey(packet.id, sha256);
+      await store.putFile(key, file, 'application/pdf', sha256);
+      return { key, sha256, bytes };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 
   giveUp(payload: JobPayload<'bundlePacket'>, last: FinalFailure): Promise<void> {

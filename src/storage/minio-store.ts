@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
@@ -84,20 +86,44 @@ export class MinioObjectStore implements ObjectStore {
    * is reused; over TLS the payload goes unsigned and Content-MD5 lets the server check it, as putObject does.
    */
   put(key: string, body: Buffer, contentType: string, sha256?: string): Promise<void> {
-    const sendingMs = body.length / SLOWEST_TRANSFER_BYTES_PER_MS;
+    return this.upload(key, contentType, body.length, () => body, {
+      md5: async () => createHash('md5').update(body).digest('base64'),
+      sha256: () => sha256 ?? createHash('sha256').update(body).digest('hex'),
+    });
+  }
+
+  /**
+   * One PUT streamed from the file, as `put` does with a buffer (the client's fPutObject would upload a large file
+   * in parts of 64 MB, each held in memory). Over TLS the file is read once more for its MD5.
+   */
+  async putFile(key: string, file: string, contentType: string, sha256: string): Promise<void> {
+    const { size } = await stat(file);
+    return this.upload(key, contentType, size, () => createReadStream(file), {
+      md5: async () => {
+        const md5 = createHash('md5');
+        for await (const chunk of createReadStream(file)) md5.update(chunk as Buffer);
+        return md5.digest('base64');
+      },
+      sha256: () => sha256,
+    });
+  }
+
+  /** Each digest is computed only when the transport asks for it (see `put`). */
+  private upload(
+    key: string,
+    contentType: string,
+    size: number,
+    body: () => Buffer | Readable,
+    digests: { md5: () => Promise<string>; sha256: () => string },
+  ): Promise<void> {
+    const sendingMs = size / SLOWEST_TRANSFER_BYTES_PER_MS;
     return this.call(async () => {
-      const headers: Record<string, string> = {
-        'Content-Type': contentType,
-        'Content-Length': String(body.length),
-      };
-      if (this.options.useSsl) headers['Content-MD5'] = createHash('md5').update(body).digest('base64');
-      const payloadSha256 = this.options.useSsl
-        ? ''
-        : (sha256 ?? createHash('sha256').update(body).digest('hex'));
+      const headers: Record<string, string> = { 'Content-Type': contentType, 'Content-Length': String(size) };
+      if (this.options.useSsl) headers['Content-MD5'] = await digests.md5();
       const response = await this.client.makeRequestStreamAsync(
         { method: 'PUT', bucketName: this.options.bucket, objectName: key, headers },
-        body,
-        payloadSha256,
+        body(),
+        this.options.useSsl ? '' : digests.sha256(),
         [200],
         '',
       );

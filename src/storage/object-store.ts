@@ -4,6 +4,8 @@ import type { Readable } from 'node:stream';
 export interface ObjectStore {
   /** `sha256`: the body's hex SHA-256 when the caller already has it, so the store need not hash it again. */
   put(key: string, body: Buffer, contentType: string, sha256?: string): Promise<void>;
+  /** A file streamed from disk, for objects too large to hold in memory (packet PDFs); `sha256`: its hex SHA-256. */
+  putFile(key: string, file: string, contentType: string, sha256: string): Promise<void>;
   get(key: string): Promise<Buffer>;
   /** The object as a stream, for large ones (packet PDFs): resolves once S3 answers; the body fails if S3 stalls. */
   getStream(key: string): Promise<Readable>;

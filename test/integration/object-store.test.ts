@@ -1,7 +1,7 @@
 // @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata polyfill loaded first.
 import 'reflect-metadata';
 import { createHash, KeyObject, randomBytes, webcrypto } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
@@ -82,6 +82,15 @@ describe.each(['http', 'https'] as const)('MinioObjectStore over %s', (transport
       expect((await store.get(key)).equals(page)).toBe(true);
       expect(await store.stat(key)).toEqual({ size: page.length });
     }
+  });
+
+  it('stores a file streamed from disk, byte for byte', async () => {
+    const store = stores[transport];
+    const pdf = randomBytes(3 * 1024 * 1024 + 17);
+    const file = path.join(dataDir, `${transport}.pdf`);
+    await writeFile(file, pdf);
+    await store.putFile('packets/from-file.pdf', file, 'application/pdf', sha256(pdf));
+    expect((await store.get('packets/from-file.pdf')).equals(pdf)).toBe(true);
   });
 
   it('overwrites an object under the same key and stores an empty body', async () => {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GeneratedPage, generatePage } from '../../fixtures/page-generator.js';
 import { GENEROUS_PAGE_LIMITS } from '../../fixtures/page-limits.js';
 import { pdfPageOf, pdfPageText, pdfPageWords, renderPdfPage } from '../../fixtures/pdf-tools.js';
+import { SAMPLES_DIR } from '../../fixtures/samples.js';
 import { characterErrorRate } from '../../fixtures/text-metrics.js';
 import type { TesseractPool } from '../../src/ocr/tesseract-pool.js';
 import { analyzeLayout } from '../../src/pipeline/deskew.js';
@@ -141,5 +142,90 @@ describe('packet PDF', () => {
     expect(pooled.byteOffset).toBe(16);
     const bytes = await packetPdfOf([{ ...pdfPageOf(page), image: pooled, format: 'jpeg' }]);
     expect(Buffer.from(bytes).includes(page.image)).toBe(true);
+  });
+});
+
+describe('packet PDF of a real two-column scan', () => {
+  let leaflet: ProcessedPage[];
+  let leafletPdf: string;
+
+  beforeAll(async () => {
+    // The LinnSequencer leaflet, a real 300 dpi bilevel scan: upright, and turned a quarter and skewed 7°.
+    await run('pdfimages', ['-png', new URL('jbig2.pdf', SAMPLES_DIR).pathname, path.join(dir, 'leaflet')]);
+    const upright = await readFile(path.join(dir, 'leaflet-000.png'));
+    const turned = await sharp(upright).rotate(90).rotate(7, { background: '#fff' }).png().toBuffer();
+    const options = { limits: GENEROUS_PAGE_LIMITS, jpegQuality: 70, dpi: 300 };
+    leaflet = await Promise.all(
+      [upright, turned].map((bytes) => processPage(bytes, { ocr: pool, orientation: pool }, options)),
+    );
+    leafletPdf = path.join(dir, 'leaflet.pdf');
+    await writeFile(leafletPdf, await packetPdfOf(leaflet.map(pdfPageOf)));
+  });
+
+  it('gives pdftotext the columns one after the other, in the OCR’s reading order', async () => {
+    for (const [i, page] of leaflet.entries()) {
+      const extracted = await pdfPageText(leafletPdf, i + 1);
+      expect(page.ocr.lines.length, `page ${i + 1}`).toBeGreaterThan(60);
+      // Interleaved columns cost 15–35 % here; the words alone would agree either way.
+      expect(characterErrorRate(extracted, page.ocr.text), `page ${i + 1}`).toBeLessThanOrEqual(0.02);
+    }
+  });
+
+  it('keeps a black-and-white scan exactly, as CCITT G4, where the page shows it', async () => {
+    const { stdout: images } = await run('pdfimages', ['-list', leafletPdf]);
+    // The turned copy was resampled to grey by its rotation: only the upright page is still black and white.
+    expect(images.split('\n').filter((line) => / ccitt /.test(line))).toHaveLength(1);
+    const bilevel = (image: sharp.Sharp) =>
+      image.toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
+    const original = await bilevel(sharp(path.join(dir, 'leaflet-000.png')));
+    const { width, height } = original.info;
+
+    // Decoded, the image is the scan pixel for pixel, padded with white.
+    await run('pdfimages', ['-f', '1', '-l', '1', '-png', leafletPdf, path.join(dir, 'embedded')]);
+    const embedded = await bilevel(sharp(path.join(dir, 'embedded-000.png')));
+    let changed = 0;
+    for (let y = 0; y < embedded.info.height; y++)
+      for (let x = 0; x < embedded.info.width; x++) {
+        const inside = x < width && y < height;
+        const expected = inside ? original.data[y * width + x]! >= 128 : true;
+        if (embedded.data[y * embedded.info.width + x]! >= 128 !== expected) changed++;
+      }
+    expect(changed).toBe(0);
+
+    // Rendered, the page's pixels sit where the scan has them: poppler's 1-bit resampling blurs edges, so a shift
+    // by 2 px doubles the differences.
+    const rendered = await bilevel(sharp(await renderPdfPage(leafletPdf, 1, 300)));
+    expect([rendered.info.width, rendered.info.height]).toEqual([width, height]);
+    const differing = (dx: number, dy: number) => {
+      let count = 0;
+      for (let y = 2; y < height - 2; y++)
+        for (let x = 2; x < width - 2; x++)
+          if (original.data[y * width + x]! >= 128 !== rendered.data[(y + dy) * width + x + dx]! >= 128)
+            count++;
+      return count / (width * height);
+    };
+    const aligned = differing(0, 0);
+    expect(aligned).toBeLessThan(0.03);
+    for (const [dx, dy] of [
+      [2, 0],
+      [-2, 0],
+      [0, 2],
+      [0, -2],
+    ] as const)
+      expect(aligned, `shifted by ${dx}, ${dy}`).toBeLessThan(differing(dx, dy));
+  });
+
+  it('is a tagged PDF whose paragraphs follow the reading order', async () => {
+    const { stdout: info } = await run('pdfinfo', [leafletPdf]);
+    expect(info).toMatch(/^Tagged:\s+yes$/m);
+    const { stdout: structure } = await run('pdfinfo', ['-struct-text', leafletPdf]);
+    const paragraphs = [...structure.matchAll(/^\s+P \(block\)\n\s+"(.*)"$/gm)].map((match) => match[1]!);
+    const ocrParagraphs = new Set(
+      leaflet.flatMap((page, i) => page.ocr.lines.map((line) => `${i}:${line.paragraph}`)),
+    );
+    expect(paragraphs).toHaveLength(ocrParagraphs.size);
+    const structureText = paragraphs.join('\n');
+    const ocrText = leaflet.map((page) => page.ocr.text).join('\n');
+    expect(characterErrorRate(structureText, ocrText)).toBeLessThanOrEqual(0.02);
   });
 });

@@ -144,14 +144,29 @@ describe('OCR', () => {
     expect(words.some((word) => word.text.includes('реєстрації'))).toBe(true);
   });
 
-  it('keeps colour for a page with a blue stamp and makes greyscale JPEGs otherwise', async () => {
+  it('keeps colour for a page with a blue stamp and makes greyscale JPEGs of other scans it encodes', async () => {
     const stamped = await run((await generatePage({ dpi: 200, stamp: true })).bytes);
-    const plain = await run((await generatePage({ dpi: 200 })).bytes);
+    const plain = await run((await generatePage({ dpi: 200, format: 'png' })).bytes);
     expect(stamped.summary.colour).toBe(true);
     expect((await sharp(stamped.image).metadata()).channels).toBe(3);
     expect(plain.summary.colour).toBe(false);
     expect((await sharp(plain.image).metadata()).channels).toBe(1);
     expect((await sharp(plain.image).metadata()).density).toBe(200);
+  });
+
+  it('keeps the scanner’s JPEG as it is, and re-encodes a generous or turned one', async () => {
+    // Re-encoding a noisy 80-quality scan would save little: the scanner's own bytes go into the PDF, unchanged.
+    const noisy = (await generatePage({ dpi: 200, noise: 12, jpegQuality: 80 })).bytes;
+    expect((await run(noisy)).image.equals(noisy)).toBe(true);
+    // A 98-quality scan is far larger than the office's quality: re-encoded.
+    const generous = (await generatePage({ dpi: 200, jpegQuality: 98 })).bytes;
+    const fromGenerous = await run(generous);
+    expect(fromGenerous.image.length).toBeLessThan(generous.length);
+    // An EXIF turn is not something a PDF honours: the pixels are re-encoded upright, even from a smaller file.
+    const turned = await sharp(noisy).withMetadata({ orientation: 6 }).jpeg({ quality: 40 }).toBuffer();
+    const fromTurned = await run(turned);
+    expect(fromTurned.image.equals(turned)).toBe(false);
+    expect((await sharp(fromTurned.image).metadata()).orientation).toBeUndefined();
   });
 
   it('flags a blank page, keeps it, and does not OCR it', async () => {

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { ObjectStore } from '../../../src/storage/object-store.js';
 
@@ -7,6 +8,10 @@ export class MemoryObjectStore implements ObjectStore {
 
   async put(key: string, body: Buffer, contentType: string): Promise<void> {
     this.objects.set(key, { body: Buffer.from(body), contentType });
+  }
+
+  async putFile(key: string, file: string, contentType: string): Promise<void> {
+    await this.put(key, await readFile(file), contentType);
   }
 
   async get(key: string): Promise<Buffer> {
