@@ -177,12 +177,13 @@ function drawTextLayer(
   const sizes = fontSizesOf(paragraphs, scale);
   for (const [markedContentId, paragraph] of paragraphs.entries()) {
     const size = sizes[markedContentId]!;
-    const operators = [
+    page.pushOperators(
       PDFOperator.of(PDFOperatorNames.BeginMarkedContentSequence, [
         PDFName.of('P'),
         `<< /MCID ${markedContentId} >>`,
       ]),
-    ];
+    );
+    // Pushed a line at a time: a paragraph's operators as one argument list could exceed the call stack.
     for (const line of paragraph) {
       const fitted = (text: string, x: number, width: number) => {
         const natural = font.widthOfTextAtSize(text, size);
@@ -192,11 +193,11 @@ function drawTextLayer(
           showText(font.encodeText(text)),
         ];
       };
-      operators.push(
+      const operators = [
         beginText(),
         setFontAndSize(fontKey, size),
         setTextRenderingMode(TextRenderingMode.Invisible),
-      );
+      ];
       for (const [index, word] of line.words.entries()) {
         const width = (word.bbox.x1 - word.bbox.x0) * scale;
         if (width <= 0 || font.widthOfTextAtSize(word.text, size) <= 0) continue;
@@ -207,9 +208,9 @@ function drawTextLayer(
         const gap = next ? (next.bbox.x0 - word.bbox.x1) * scale : 0;
         operators.push(...fitted(' ', word.bbox.x1, Math.max(size * 0.05, gap)));
       }
-      operators.push(endText());
+      page.pushOperators(...operators, endText());
     }
-    page.pushOperators(...operators, endMarkedContent());
+    page.pushOperators(endMarkedContent());
   }
   return paragraphs.length;
 }

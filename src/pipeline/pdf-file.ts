@@ -28,7 +28,12 @@ export class PdfFileWriter {
     const header = PDFHeader.forVersion(1, 7);
     const bytes = new Uint8Array(header.sizeInBytes() + 2).fill(0x0a);
     header.copyBytesInto(bytes, 0);
-    await writer.append(bytes);
+    try {
+      await writer.append(bytes);
+    } catch (error) {
+      await writer.close();
+      throw error;
+    }
     return writer;
   }
 

@@ -10,11 +10,11 @@ import {
   scaleOcrResult,
 } from './ocr.js';
 import {
+  embeddableJpeg,
   encodeBilevelPng,
   encodeJpeg,
   encodePgm,
   isBilevel,
-  isEmbeddableJpeg,
   normalizedDegrees,
   type RawImage,
   rotatePage,
@@ -182,15 +182,15 @@ export async function processPage(
 const REENCODING_SAVING = 0.25;
 
 /**
- * The scanner's own JPEG when a PDF can embed it as is: the registrar sees exactly what was scanned, and re-encoding a
- * typical scan (quality 75–85, with scanner noise; chroma included, for a greyscale page in a colour file) saves
- * little and costs fidelity. A generous scan (quality 95 and up) is re-encoded at the office's quality when that
- * saves REENCODING_SAVING.
+ * The scanner's own JPEG (its picture, without its metadata) when a PDF can embed it as is: the registrar sees
+ * exactly what was scanned, and re-encoding a typical scan (quality 75–85, with scanner noise; chroma included, for a
+ * greyscale page in a colour file) saves little and costs fidelity. A generous scan (quality 95 and up) is
+ * re-encoded at the office's quality when that saves REENCODING_SAVING.
  */
 async function pageJpeg(original: Buffer, pixels: RawImage, dpi: number, quality: number): Promise<Buffer> {
   const encoded = await encodeJpeg(pixels, dpi, quality);
-  const worthIt = encoded.length <= original.length * (1 - REENCODING_SAVING);
-  return !worthIt && (await isEmbeddableJpeg(original)) ? original : encoded;
+  const kept = await embeddableJpeg(original);
+  return kept && encoded.length > kept.length * (1 - REENCODING_SAVING) ? kept : encoded;
 }
 
 /**

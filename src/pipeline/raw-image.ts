@@ -62,29 +62,46 @@ export async function encodeJpeg(image: RawImage, dpi: number, quality: number):
   return setJfifDensity(jpeg, dpi);
 }
 
+/** Whether an ICC profile says it is sRGB (its description, ASCII in v2 profiles, UTF-16 in v4 ones). */
+const isSrgbProfile = (icc: Buffer) =>
+  icc.includes('sRGB', 0, 'latin1') || icc.includes(Buffer.from('\0s\0R\0G\0B', 'latin1'));
+
 /** Start-of-frame markers a PDF's DCTDecode reads: baseline, extended sequential and progressive Huffman JPEG. */
 const PDF_JPEG_FRAMES = new Set([0xc0, 0xc1, 0xc2]);
+/** Segments a kept JPEG keeps before its scan data: JFIF (APP0) and Adobe's colour transform flag (APP14). */
+const KEPT_SEGMENTS = new Set([0xe0, 0xee]);
+const START_OF_SCAN = 0xda;
 
 /**
- * Whether a PDF can embed this JPEG as it is and show the same pixels: a Huffman-coded 8-bit greyscale or colour
- * frame (not CMYK, 12-bit or arithmetic-coded), upright without an EXIF turn.
+ * The scanner's JPEG as a PDF can embed it and show the same pixels, or undefined: a Huffman-coded 8-bit greyscale
+ * or colour frame (not CMYK, 12-bit or arithmetic-coded), upright without an EXIF turn, in sRGB or without a profile
+ * (a PDF shows DeviceRGB; another profile would shift the colours). What it carries besides the picture (EXIF with
+ * a phone's GPS position or serial number, XMP, comments, the profile) is left out: the signed PDF is handed on.
  */
-export async function isEmbeddableJpeg(bytes: Buffer): Promise<boolean> {
-  if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return false;
+export async function embeddableJpeg(bytes: Buffer): Promise<Buffer | undefined> {
+  if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return undefined;
+  const kept: Buffer[] = [bytes.subarray(0, 2)];
+  let frameFits = false;
   let at = 2;
-  while (at + 9 < bytes.length && bytes[at] === 0xff) {
+  while (at + 4 <= bytes.length && bytes[at] === 0xff) {
     const marker = bytes[at + 1]!;
+    if (marker === START_OF_SCAN) {
+      if (!frameFits) return undefined;
+      const { orientation, icc } = await sharp(bytes).metadata();
+      if ((orientation ?? 1) !== 1 || (icc && !isSrgbProfile(icc))) return undefined;
+      return Buffer.concat([...kept, bytes.subarray(at)]);
+    }
+    const end = at + 2 + bytes.readUInt16BE(at + 2);
     if (marker >= 0xc0 && marker <= 0xcf && ![0xc4, 0xc8, 0xcc].includes(marker)) {
       const precision = bytes[at + 4];
       const components = bytes[at + 9];
-      if (!PDF_JPEG_FRAMES.has(marker) || precision !== 8 || (components !== 1 && components !== 3))
-        return false;
-      const { orientation } = await sharp(bytes).metadata();
-      return orientation === undefined || orientation === 1;
+      frameFits = PDF_JPEG_FRAMES.has(marker) && precision === 8 && (components === 1 || components === 3);
     }
-    at += 2 + bytes.readUInt16BE(at + 2);
+    const metadata = (marker >= 0xe1 && marker <= 0xef && !KEPT_SEGMENTS.has(marker)) || marker === 0xfe;
+    if (!metadata) kept.push(bytes.subarray(at, end));
+    at = end;
   }
-  return false;
+  return undefined;
 }
 
 /** Binary PGM: the cheapest lossless container tesseract (leptonica) reads; no compression work at all. */

@@ -5,7 +5,7 @@ import { loadHunspellLexicon } from '../ocr/hunspell-lexicon.js';
 import { TesseractPool } from '../ocr/tesseract-pool.js';
 import { PDF_FONT_FILE } from '../pipeline/packet-pdf.js';
 import type { PageEngines } from '../pipeline/process-page.js';
-import { Bundling } from '../services/bundling.js';
+import { Bundling, removeStaleBundleFiles } from '../services/bundling.js';
 import { PageProcessing } from '../services/page-processing.js';
 import { startBundleWorker, startPageWorker } from '../workers/job-workers.js';
 import { type Infrastructure, packetProgressOf } from './infrastructure.js';
@@ -54,6 +54,7 @@ export async function startWorkerRole(
     log: log.child({ component: 'page-worker' }),
     options: { limits: config.limits.page, jpegQuality: config.ocr.jpegQuality },
   });
+  await removeStaleBundleFiles(log.child({ component: 'bundle-worker' }));
   const bundling = new Bundling({
     packets,
     progress,

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { type FinalFailure, type JobPayload, PermanentJobFailure } from '../domain/jobs.js';
@@ -15,6 +15,26 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { type PacketProgress, pagesDigestOf } from './packet-progress.js';
 
 export const PDF_PRODUCER = 'Scan office';
+
+/** Each bundle run writes its PDF in a temporary folder of this name, removed when the run ends. */
+const BUNDLE_DIR_PREFIX = 'scan-bundle-';
+/** No bundle run takes this long: an older folder belongs to a worker that was killed mid-run. */
+const STALE_BUNDLE_DIR_MS = 60 * 60 * 1000;
+
+/**
+ * Removes what killed bundle runs left in the temporary folder (up to a packet's PDF each): a SIGKILL or OOM kill
+ * skips the `finally` that would have. Run at worker start; folders of runs still going are too young to touch.
+ */
+export async function removeStaleBundleFiles(log: Logger, now = Date.now()): Promise<void> {
+  for (const name of await readdir(os.tmpdir())) {
+    if (!name.startsWith(BUNDLE_DIR_PREFIX)) continue;
+    const dir = path.join(os.tmpdir(), name);
+    const { mtimeMs } = await stat(dir).catch(() => ({ mtimeMs: now }));
+    if (now - mtimeMs < STALE_BUNDLE_DIR_MS) continue;
+    await rm(dir, { recursive: true, force: true });
+    log.warn({ dir }, 'removed the files of a bundle run that did not finish');
+  }
+}
 
 export type BundlingDeps = {
   packets: Pick<PacketRepository, 'get' | 'listPages' | 'listDocuments' | 'transition' | 'markReady'>;
@@ -136,7 +156,7 @@ export class Bundling {
   private async storeSignedPdf(packet: Packet, pages: Page[], readyAt: Date) {
     const { packets, store, identity, office } = this.deps;
     const documents = await packets.listDocuments(packet.id);
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'scan-bundle-'));
+    const dir = await mkdtemp(path.join(os.tmpdir(), BUNDLE_DIR_PREFIX));
     try {
       const file = path.join(dir, 'packet.pdf');
       const { placeholder } = await writePacketPdf(

@@ -1,12 +1,17 @@
-import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fail, type Outcome, ok } from '../domain/outcome.js';
 import { type PageWarning, pageWarnings } from '../domain/page-warnings.js';
 import type { Packet } from '../domain/types.js';
 import type { Logger } from '../infra/logger.js';
+import { sha256OfFile } from '../pipeline/file-bytes.js';
 import type { OcrResult } from '../pipeline/ocr.js';
-import { verifyPdfSignature } from '../pipeline/pades.js';
+import { verifyPdfSignatureFile } from '../pipeline/pades.js';
 import type { PacketRepository } from '../repositories/packet-repository.js';
 import type { ReadyQueueRepository } from '../repositories/ready-queue-repository.js';
 import type { RegistrarRepository } from '../repositories/registrar-repository.js';
@@ -134,16 +139,23 @@ export class RegistrarDesk {
     if (!owned.ok) return owned;
     const { pdf } = owned.value;
     if (!pdf) return fail({ code: 'not_found', what: 'Packet PDF' });
-    const bytes = await this.deps.store.get(pdf.key);
-    const verification = await verifyPdfSignature(bytes);
-    if (!verification.valid) return ok(verification);
-    return ok({
-      valid: true,
-      signer: verification.signerName,
-      signedAt: verification.signedAt,
-      coversWholeFile: true,
-      matchesRecord: createHash('sha256').update(bytes).digest('hex') === pdf.sha256,
-    });
+    // A packet's PDF may run to hundreds of MB: checked from a temporary copy a chunk at a time, never held whole.
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'scan-desk-'));
+    try {
+      const file = path.join(dir, 'packet.pdf');
+      await pipeline(await this.deps.store.getStream(pdf.key), createWriteStream(file));
+      const verification = await verifyPdfSignatureFile(file);
+      if (!verification.valid) return ok(verification);
+      return ok({
+        valid: true,
+        signer: verification.signerName,
+        signedAt: verification.signedAt,
+        coversWholeFile: true,
+        matchesRecord: (await sha256OfFile(file)).sha256 === pdf.sha256,
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 
   async currentAssignment(registrarId: string): Promise<Assignment | undefined> {

@@ -56,9 +56,14 @@ const SLOWEST_TRANSFER_BYTES_PER_MS = 10_000;
 
 export class MinioObjectStore implements ObjectStore {
   private readonly client: Minio.Client;
+  /**
+   * For bodies streamed from a file: the client retries a PUT on 408/429/5xx by sending the same body again, which
+   * for a stream is one already read. This one does not retry; putFile tries again itself, with a fresh stream.
+   */
+  private readonly onceClient: Minio.Client;
 
   constructor(private readonly options: MinioStoreOptions) {
-    this.client = new Minio.Client({
+    const clientOptions = {
       endPoint: options.endPoint,
       ...(options.port === undefined ? {} : { port: options.port }),
       useSSL: options.useSsl,
@@ -67,7 +72,9 @@ export class MinioObjectStore implements ObjectStore {
       region: options.region,
       pathStyle: true,
       transport: transportWithIdleTimeout(options.useSsl, options.timeoutMs),
-    });
+    };
+    this.client = new Minio.Client(clientOptions);
+    this.onceClient = new Minio.Client({ ...clientOptions, retryOptions: { disableRetry: true } });
   }
 
   /** Creates the bucket when it is missing (first start, fresh MinIO). */
@@ -86,7 +93,7 @@ export class MinioObjectStore implements ObjectStore {
    * is reused; over TLS the payload goes unsigned and Content-MD5 lets the server check it, as putObject does.
    */
   put(key: string, body: Buffer, contentType: string, sha256?: string): Promise<void> {
-    return this.upload(key, contentType, body.length, () => body, {
+    return this.upload(this.client, key, contentType, body.length, () => body, {
       md5: async () => createHash('md5').update(body).digest('base64'),
       sha256: () => sha256 ?? createHash('sha256').update(body).digest('hex'),
     });
@@ -98,18 +105,22 @@ export class MinioObjectStore implements ObjectStore {
    */
   async putFile(key: string, file: string, contentType: string, sha256: string): Promise<void> {
     const { size } = await stat(file);
-    return this.upload(key, contentType, size, () => createReadStream(file), {
-      md5: async () => {
-        const md5 = createHash('md5');
-        for await (const chunk of createReadStream(file)) md5.update(chunk as Buffer);
-        return md5.digest('base64');
-      },
-      sha256: () => sha256,
-    });
+    const attempt = () =>
+      this.upload(this.onceClient, key, contentType, size, () => createReadStream(file), {
+        md5: async () => {
+          const md5 = createHash('md5');
+          for await (const chunk of createReadStream(file)) md5.update(chunk as Buffer);
+          return md5.digest('base64');
+        },
+        sha256: () => sha256,
+      });
+    // One more try, as the client does for buffers: a single 503 should not cost a whole packet's rebuild.
+    return attempt().catch(attempt);
   }
 
   /** Each digest is computed only when the transport asks for it (see `put`). */
   private upload(
+    client: Minio.Client,
     key: string,
     contentType: string,
     size: number,
@@ -120,7 +131,7 @@ export class MinioObjectStore implements ObjectStore {
     return this.call(async () => {
       const headers: Record<string, string> = { 'Content-Type': contentType, 'Content-Length': String(size) };
       if (this.options.useSsl) headers['Content-MD5'] = await digests.md5();
-      const response = await this.client.makeRequestStreamAsync(
+      const response = await client.makeRequestStreamAsync(
         { method: 'PUT', bucketName: this.options.bucket, objectName: key, headers },
         body(),
         this.options.useSsl ? '' : digests.sha256(),

@@ -2,6 +2,7 @@
 import 'reflect-metadata';
 import { createHash, KeyObject, randomBytes, webcrypto } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
@@ -193,6 +194,49 @@ describe('an S3 that accepts connections and never answers', () => {
       expect(closed()).toBeGreaterThanOrEqual(5);
     } finally {
       await close();
+    }
+  });
+});
+
+describe('a packet PDF upload that meets one 503', () => {
+  it('is sent again whole, from the file, and stored exactly', async () => {
+    // In front of the S3 server: the first PUT is answered 503 SlowDown after its body was read, as S3 does.
+    let refused = 0;
+    const target = storeOptions.http;
+    const proxy = http.createServer((request, response) => {
+      if (request.method === 'PUT' && refused === 0) {
+        refused++;
+        request.resume();
+        request.on('end', () => response.writeHead(503).end('<Error><Code>SlowDown</Code></Error>'));
+        return;
+      }
+      const forwarded = http.request(
+        {
+          host: target.endPoint,
+          port: target.port,
+          method: request.method,
+          path: request.url,
+          headers: request.headers,
+        },
+        (answer) => {
+          response.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(response);
+        },
+      );
+      request.pipe(forwarded);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = proxy.address() as net.AddressInfo;
+      const store = new MinioObjectStore({ ...target, endPoint: '127.0.0.1', port });
+      const body = randomBytes(3 * 1024 * 1024);
+      const file = path.join(dataDir, 'once-refused.pdf');
+      await writeFile(file, body);
+      await store.putFile('packets/pk_503/packet.pdf', file, 'application/pdf', sha256(body));
+      expect(refused).toBe(1);
+      expect((await stores.http.get('packets/pk_503/packet.pdf')).equals(body)).toBe(true);
+    } finally {
+      proxy.close();
     }
   });
 });

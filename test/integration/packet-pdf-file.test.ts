@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -19,7 +19,7 @@ import {
   verifyPdfSignature,
   verifyPdfSignatureFile,
 } from '../../src/pipeline/pades.js';
-import { Bundling } from '../../src/services/bundling.js';
+import { Bundling, removeStaleBundleFiles } from '../../src/services/bundling.js';
 import { type PacketProgress, pagesDigestOf } from '../../src/services/packet-progress.js';
 import { MinioObjectStore } from '../../src/storage/minio-store.js';
 import { packetPdfKey } from '../../src/storage/object-keys.js';
@@ -231,5 +231,27 @@ describe('a bundle run whose upload fails', () => {
     const tmp = path.join(dir, 'tmp-pk_failing');
     await expect(bundle('pk_failing', 3, failing)).rejects.toThrow('S3 went away');
     expect(await readdir(tmp)).toEqual([]);
+  });
+});
+
+describe('files a killed bundle run left behind', () => {
+  it('are removed at worker start, and a run still going keeps its own', async () => {
+    const tmp = path.join(dir, 'tmp-stale');
+    await mkdir(tmp);
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = tmp;
+    try {
+      const killed = await mkdtemp(path.join(tmp, 'scan-bundle-'));
+      await writeFile(path.join(killed, 'packet.pdf'), 'half a PDF');
+      const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+      await utimes(killed, twoHoursAgo, twoHoursAgo);
+      const running = await mkdtemp(path.join(tmp, 'scan-bundle-'));
+      const unrelated = await mkdtemp(path.join(tmp, 'other-'));
+      await utimes(unrelated, twoHoursAgo, twoHoursAgo);
+      await removeStaleBundleFiles(createLogger('silent'));
+      expect((await readdir(tmp)).sort()).toEqual([path.basename(unrelated), path.basename(running)].sort());
+    } finally {
+      process.env.TMPDIR = saved;
+    }
   });
 });
