@@ -24,8 +24,8 @@ import { createLogger } from '../src/infra/logger.js';
 import { loadSigningIdentity } from '../src/infra/signing-identity.js';
 import { loadHunspellLexicon } from '../src/ocr/hunspell-lexicon.js';
 import { TesseractPool } from '../src/ocr/tesseract-pool.js';
-import { buildPacketPdf, PDF_FONT_FILE } from '../src/pipeline/packet-pdf.js';
-import { type SigningIdentity, signPdf } from '../src/pipeline/pades.js';
+import { PDF_FONT_FILE, writePacketPdf } from '../src/pipeline/packet-pdf.js';
+import { type SigningIdentity, signPdfFile } from '../src/pipeline/pades.js';
 import { type ProcessedPage, processPage } from '../src/pipeline/process-page.js';
 import { encodeJpeg, rotatePage, toRaw } from '../src/pipeline/raw-image.js';
 import {
@@ -80,31 +80,35 @@ type SignedPacket = { pdf: Uint8Array; ms: number; indices: number[] };
 async function signPackets(
   processed: Array<ProcessedPage | null>,
   indices: number[],
-  identity: SigningIdentity,
-  font: Uint8Array,
+  { identity, font, dir }: { identity: SigningIdentity; font: Uint8Array; dir: string },
 ): Promise<SignedPacket[]> {
   const present = indices.filter((i) => processed[i]);
   const packets: SignedPacket[] = [];
   for (let start = 0; start < present.length; start += PAGES_PER_PACKET) {
     const packetIndices = present.slice(start, start + PAGES_PER_PACKET);
     const started = performance.now();
-    const unsigned = await buildPacketPdf({
-      title: 'bench',
-      subject: 'bench',
-      producer: 'Scan office',
-      createdAt: new Date(),
-      manifest: { pages: packetIndices.length },
-      font,
-      pages: packetIndices.map((i) => pdfPageOf(processed[i]!)),
-      signature: {
-        reason: 'bench',
-        name: 'Bench office',
-        location: 'here',
-        contactInfo: 'bench',
-        signingTime: new Date(),
+    const file = path.join(dir, 'signing.pdf');
+    const { placeholder } = await writePacketPdf(
+      {
+        title: 'bench',
+        subject: 'bench',
+        producer: 'Scan office',
+        createdAt: new Date(),
+        manifest: { pages: packetIndices.length },
+        font,
+        pages: packetIndices.map((i) => pdfPageOf(processed[i]!)),
+        signature: {
+          reason: 'bench',
+          name: 'Bench office',
+          location: 'here',
+          contactInfo: 'bench',
+          signingTime: new Date(),
+        },
       },
-    });
-    const pdf = await signPdf(unsigned, identity);
+      file,
+    );
+    await signPdfFile(file, placeholder!, identity);
+    const pdf = await readFile(file);
     packets.push({ pdf, ms: performance.now() - started, indices: packetIndices });
   }
   return packets;
@@ -162,7 +166,7 @@ async function hardSection(
   const packets: SignedPacket[] = [];
   for (const kind of HARD_KINDS) {
     const indices = pages.flatMap((page, i) => (page.kind === kind ? [i] : []));
-    packets.push(...(await signPackets(ours.processed, indices, signing.identity, signing.font)));
+    packets.push(...(await signPackets(ours.processed, indices, signing)));
   }
   const theirs = await runOcrmypdf(signing.dir, pages, 'hard-ocrmypdf');
   return {
@@ -207,7 +211,7 @@ async function main() {
   );
   const font = await readFile(PDF_FONT_FILE);
   const allOf = (pages: unknown[]) => pages.map((_, i) => i);
-  const packets = await signPackets(processed, allOf(processed), identity, font);
+  const packets = await signPackets(processed, allOf(processed), { identity, font, dir });
   const bundle = bundleSummary(packets, processed.length);
   const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
 

@@ -440,7 +440,7 @@ export async function writePacketPdf(input: PacketPdfInput, file: string): Promi
   }
 }
 
-/** The same document in memory, for small ones (tests, the page-pipeline bench). */
+/** The same document in memory, for small ones (tests). */
 export async function buildPacketPdf(input: PacketPdfInput): Promise<Uint8Array> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'packet-pdf-'));
   try {
