@@ -89,10 +89,12 @@ function toOcrResult(page: Page): OcrResult {
  * 3; the OCR-confidence check in processPage turns those.
  */
 const OSD_CHARACTERS = 20;
+/** tesseract's PSM_SINGLE_COLUMN: one column of text of variable sizes, no column finding. */
+const SINGLE_COLUMN = 4;
 
 /** A tesseract.js worker (its own thread) and the resolution last set on it. */
 /** `stopped` once the lease terminated the worker (its call outlived the deadline). */
-type Slot = { worker: Worker; dpi: number | undefined; stopped?: boolean };
+type Slot = { worker: Worker; dpi: number | undefined; pageSegmentation?: number; stopped?: boolean };
 
 /**
  * A job sent to a terminated tesseract.js worker never settles and leaves an unhandled rejection behind, so a call
@@ -100,6 +102,18 @@ type Slot = { worker: Worker; dpi: number | undefined; stopped?: boolean };
  */
 function ensureRunning(slot: Slot): void {
   if (slot.stopped) throw new OcrTimeoutError('the worker was stopped after its deadline');
+}
+
+/**
+ * tesseract's page segmentation mode for one call: the pool's own (columns found) unless the caller asks for one column
+ * of text (PSM 4, SINGLE_COLUMN), which keeps a list's numbers on their lines.
+ */
+async function setPageSegmentation(slot: Slot, mode: number): Promise<void> {
+  if (slot.pageSegmentation !== mode) {
+    await slot.worker.setParameters({ tessedit_pageseg_mode: String(mode) as never });
+    slot.pageSegmentation = mode;
+  }
+  ensureRunning(slot);
 }
 
 /** Tells tesseract the real resolution (PGM carries none and its guess skews its size heuristics). */
@@ -123,6 +137,7 @@ export class TesseractPool implements OcrEngine, OrientationDetector {
     readonly dataFolder: string,
     private readonly ocr: WorkerLeases<Slot>,
     private readonly orientation: WorkerLeases<Slot>,
+    private readonly pageSegmentationMode: number,
   ) {}
 
   static async start(options: TesseractPoolOptions): Promise<TesseractPool> {
@@ -148,12 +163,13 @@ export class TesseractPool implements OcrEngine, OrientationDetector {
       recycleAfter: options.recyclePages,
       what: 'OCR',
     });
-    return new TesseractPool(options.log, dataFolder, ocr, orientation);
+    return new TesseractPool(options.log, dataFolder, ocr, orientation, options.pageSegmentationMode);
   }
 
   recognize(input: OcrInput): Promise<OcrResult> {
     return this.ocr.run(async (slot) => {
       await setDpi(slot, input.dpi);
+      await setPageSegmentation(slot, input.singleColumn ? SINGLE_COLUMN : this.pageSegmentationMode);
       const { data } = await slot.worker.recognize(input.pgm, {}, { text: true, blocks: true });
       return toOcrResult(data);
     });
@@ -203,5 +219,5 @@ async function newOcrSlot(options: TesseractPoolOptions, dataFolder: string): Pr
     cacheMethod: 'none',
   });
   await worker.setParameters({ tessedit_pageseg_mode: String(options.pageSegmentationMode) as never });
-  return { worker, dpi: undefined };
+  return { worker, dpi: undefined, pageSegmentation: options.pageSegmentationMode };
 }

@@ -23,7 +23,8 @@ export type OcrResult = {
   confidence: number;
 };
 
-export type OcrInput = { pgm: Buffer; dpi: number };
+/** `singleColumn`: read the page as one column of text, without looking for columns (see readsListNumbersApart). */
+export type OcrInput = { pgm: Buffer; dpi: number; singleColumn?: boolean };
 
 export interface OcrEngine {
   recognize(input: OcrInput): Promise<OcrResult>;
@@ -37,6 +38,47 @@ export interface OrientationDetector {
 }
 
 export const EMPTY_OCR: OcrResult = { text: '', lines: [], confidence: 0 };
+
+/** The baseline's height at `x`: tesseract's fitted baseline, else a fifth of the box above its bottom. */
+export function baselineAt(line: OcrLine, x: number): number {
+  const { baseline, bbox } = line;
+  if (!baseline || baseline.x1 === baseline.x0) return bbox.y1 - (bbox.y1 - bbox.y0) * 0.2;
+  const slope = (baseline.y1 - baseline.y0) / (baseline.x1 - baseline.x0);
+  return baseline.y0 + (x - baseline.x0) * slope;
+}
+
+export const median = (values: number[]) => values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/** The page's typical row height (of lines that have one), or undefined for OCR stored before row heights. */
+export function typicalRowHeight(lines: OcrLine[]): number | undefined {
+  const rows = lines.flatMap((line) => (line.rowHeight ? [line.rowHeight] : []));
+  return rows.length > 0 ? median(rows) : undefined;
+}
+
+/**
+ * The result with some words' text replaced, in the lines and in `text`, whose line and paragraph breaks stay.
+ * tesseract's text holds the words in reading order; should an engine's not, the text is built again from the lines.
+ */
+export function withWordsReplaced(ocr: OcrResult, replaced: Map<OcrWord, string>): OcrResult {
+  if (replaced.size === 0) return ocr;
+  const lines = ocr.lines.map((line) => ({
+    ...line,
+    words: line.words.map((word) => {
+      const text = replaced.get(word);
+      return text === undefined ? word : { ...word, text };
+    }),
+  }));
+  let text = '';
+  let from = 0;
+  for (const word of ocr.lines.flatMap((line) => line.words)) {
+    const at = ocr.text.indexOf(word.text, from);
+    if (at < 0)
+      return { ...ocr, lines, text: lines.map((line) => line.words.map((w) => w.text).join(' ')).join('\n') };
+    text += ocr.text.slice(from, at) + (replaced.get(word) ?? word.text);
+    from = at + word.text.length;
+  }
+  return { ...ocr, lines, text: text + ocr.text.slice(from) };
+}
 
 /** The same result with every box multiplied by `factor`: OCR that ran on a reduced copy, mapped back to the page. */
 export function scaleOcrResult(result: OcrResult, factor: number): OcrResult {

@@ -29,7 +29,7 @@ import {
   TextRenderingMode,
 } from 'pdf-lib';
 import sharp from 'sharp';
-import type { OcrLine } from './ocr.js';
+import { baselineAt, median, type OcrLine } from './ocr.js';
 import {
   addSignaturePlaceholder,
   type SignatureInfo,
@@ -99,16 +99,6 @@ export function withRowMetrics(trueType: Uint8Array): Uint8Array {
 /** Where OCR stored before row heights has none, the row above the baseline is about this share of the line box. */
 const ROW_OF_LINE_HEIGHT = 0.8;
 
-/** The baseline's height in page pixels at `x`: tesseract's fitted baseline, else a fifth above the box's bottom. */
-function baselineAt(line: OcrLine, x: number): number {
-  const { baseline, bbox } = line;
-  if (!baseline) return bbox.y1 - (bbox.y1 - bbox.y0) * 0.2;
-  const slope = (baseline.y1 - baseline.y0) / (baseline.x1 - baseline.x0);
-  return baseline.y0 + (x - baseline.x0) * slope;
-}
-
-const median = (values: number[]) => values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)]!;
-
 /** Consecutive lines of one paragraph; a line stored without its paragraph number stands alone. */
 function paragraphsOf(lines: OcrLine[]): OcrLine[][] {
   const paragraphs: OcrLine[][] = [];
@@ -129,29 +119,37 @@ const MAX_PITCH_OF_FONT_SIZE = 1.4;
 
 /**
  * One font size per paragraph, and one for all body text: the paragraph's median row height, raised where its lines
- * are further apart than MAX_PITCH_OF_FONT_SIZE (double spacing). Extractors such as poppler put lines into one block
- * only when their font sizes agree within 5 % and their baselines are close enough for the size; with blocks in
- * pieces they read across columns. OCR stored without row heights falls back to each line's box.
+ * are further apart than MAX_PITCH_OF_FONT_SIZE (double spacing). A paragraph whose rows are within
+ * BODY_TEXT_TOLERANCE of the page's typical rows is body text, set at the body size, also when it has a single line
+ * (a paragraph's last line often comes out as one), so its size matches the lines above it. Extractors such as
+ * poppler put lines into one block only when their font sizes agree within 5 % and their baselines are close enough
+ * for the size; with blocks in pieces they read across columns. OCR stored without row heights falls back to each
+ * line's box.
  */
 function fontSizesOf(paragraphs: OcrLine[][], scale: number): number[] {
-  const wanted = paragraphs.map((paragraph) => {
+  const measured = paragraphs.map((paragraph) => {
     const rows = paragraph.flatMap((line) => (line.rowHeight ? [line.rowHeight] : []));
     if (rows.length === 0) return undefined;
     const pitches = paragraph
       .slice(1)
       .map((line, i) => baselineAt(line, line.bbox.x0) - baselineAt(paragraph[i]!, paragraph[i]!.bbox.x0));
-    return Math.max(median(rows), pitches.length > 0 ? median(pitches) / MAX_PITCH_OF_FONT_SIZE : 0);
+    const row = median(rows);
+    return { row, size: Math.max(row, pitches.length > 0 ? median(pitches) / MAX_PITCH_OF_FONT_SIZE : 0) };
   });
-  const perLine = paragraphs.flatMap((paragraph, i) => (wanted[i] ? paragraph.map(() => wanted[i]!) : []));
-  const body = perLine.length > 0 ? median(perLine) : 0;
+  const perLine = (pick: (m: { row: number; size: number }) => number) =>
+    paragraphs.flatMap((paragraph, i) => {
+      const m = measured[i];
+      return m ? paragraph.map(() => pick(m)) : [];
+    });
+  const rows = perLine((m) => m.row);
+  const body = rows.length > 0 ? { row: median(rows), size: median(perLine((m) => m.size)) } : undefined;
   return paragraphs.map((paragraph, i) => {
-    const size = wanted[i];
-    const pixels =
-      size === undefined
-        ? (paragraph[0]!.bbox.y1 - paragraph[0]!.bbox.y0) * ROW_OF_LINE_HEIGHT
-        : Math.abs(size - body) <= body * BODY_TEXT_TOLERANCE
-          ? body
-          : size;
+    const m = measured[i];
+    const pixels = !m
+      ? (paragraph[0]!.bbox.y1 - paragraph[0]!.bbox.y0) * ROW_OF_LINE_HEIGHT
+      : body && Math.abs(m.row - body.row) <= body.row * BODY_TEXT_TOLERANCE
+        ? body.size
+        : m.size;
     return Math.max(1, pixels * scale);
   });
 }

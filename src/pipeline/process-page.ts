@@ -1,6 +1,7 @@
 import type { PageAnalysis } from '../domain/types.js';
 import { analyzeLayout, type LayoutAnalysis } from './deskew.js';
 import type { PageLimits } from './image-probe.js';
+import { withListBullets } from './list-bullets.js';
 import { normalizePage } from './normalize.js';
 import {
   EMPTY_OCR,
@@ -9,6 +10,12 @@ import {
   type OrientationDetector,
   scaleOcrResult,
 } from './ocr.js';
+import {
+  findFillInLines,
+  readsListNumbersApart,
+  withFillInWords,
+  withoutFillInLines,
+} from './printed-forms.js';
 import {
   embeddableJpeg,
   encodeBilevelPng,
@@ -107,7 +114,9 @@ async function timed<T>(
 
 /**
  * One page, start to end: normalize → find text direction and skew → decide upright vs upside down → make the upright
- * OCR copy (reduced, then turned) → OCR (again the other way up if it reads poorly) → encode the scan unturned.
+ * OCR copy (reduced, then turned) → OCR it with its fill-in lines painted out (as one column when its list numbers
+ * came apart; again the other way up if it reads poorly), then write the fill-in lines and list bullets back into
+ * the text and correct words read in the wrong script → encode the scan unturned.
  * Throws UnreadableImageError for images that can never be read.
  */
 export async function processPage(
@@ -124,13 +133,20 @@ export async function processPage(
     upsideDownTurn(layout, page.dpi, page.grey.width, engines.orientation),
   );
   const upright = turnedSize(page.grey, straighten);
-  const read = (working: RawImage) =>
+  const read = ({ image, pitch }: WorkingCopy) =>
     timed(ms, 'ocr', async () => {
-      const result = await engines.ocr.recognize({
-        pgm: encodePgm(working),
-        dpi: Math.round((page.dpi * working.width) / upright.width),
-      });
-      return scaleOcrResult(result, upright.width / working.width);
+      const fillInLines = findFillInLines(image, pitch);
+      const input = {
+        pgm: encodePgm(withoutFillInLines(image, fillInLines)),
+        dpi: Math.round((page.dpi * image.width) / upright.width),
+      };
+      let result = await engines.ocr.recognize(input);
+      if (readsListNumbersApart(result))
+        result = await engines.ocr.recognize({ ...input, singleColumn: true });
+      return scaleOcrResult(
+        withListBullets(withFillInWords(result, fillInLines)),
+        upright.width / image.width,
+      );
     });
 
   let ocr = EMPTY_OCR;
@@ -142,7 +158,8 @@ export async function processPage(
     // OSD misjudges some pages (small print at low resolution). Text read the wrong way up comes back with low
     // confidence, so a page that reads poorly is also read the other way up, and the better reading wins.
     if (layout.confident && ocr.confidence < UPRIGHT_OCR_CONFIDENCE) {
-      const turnedOcr = await read(await timed(ms, 'rotate', () => rotatePage(working, 180)));
+      const turned = await timed(ms, 'rotate', () => rotatePage(working.image, 180));
+      const turnedOcr = await read({ ...working, image: turned });
       if (turnedOcr.confidence > ocr.confidence) [ocr, flip] = [turnedOcr, 180 - flip];
     }
     // A few ms a page, counted with the OCR it corrects.
@@ -214,6 +231,9 @@ export async function upsideDownTurn(
   return guess?.degrees === 180 && guess.confidence >= MIN_FLIP_CONFIDENCE ? 180 : 0;
 }
 
+/** The upright copy OCR reads, and the distance between its text lines in its pixels. */
+type WorkingCopy = { image: RawImage; pitch: number };
+
 /**
  * The copy OCR reads: reduced to OCR_LINE_PITCH_PX between lines, then turned upright. Reducing first means the
  * rotation resamples only the reduced pixels.
@@ -222,11 +242,11 @@ async function uprightWorkingCopy(
   grey: RawImage,
   angleDeg: number,
   linePitch: number | undefined,
-): Promise<RawImage> {
-  const scale = Math.max(MIN_OCR_SCALE, OCR_LINE_PITCH_PX / (linePitch ?? OCR_LINE_PITCH_PX));
-  const reduced =
-    scale > MAX_OCR_SCALE
-      ? grey
-      : await toRaw(sharpOf(grey).resize({ width: Math.round(grey.width * scale) }), 1);
-  return rotatePage(reduced, angleDeg);
+): Promise<WorkingCopy> {
+  const pitch = linePitch ?? OCR_LINE_PITCH_PX;
+  const scale = Math.max(MIN_OCR_SCALE, OCR_LINE_PITCH_PX / pitch);
+  if (scale > MAX_OCR_SCALE) return { image: await rotatePage(grey, angleDeg), pitch };
+  const width = Math.round(grey.width * scale);
+  const reduced = await toRaw(sharpOf(grey).resize({ width }), 1);
+  return { image: await rotatePage(reduced, angleDeg), pitch: (pitch * width) / grey.width };
 }

@@ -1,4 +1,4 @@
-import type { OcrResult, OcrWord } from './ocr.js';
+import { type OcrResult, type OcrWord, withWordsReplaced } from './ocr.js';
 
 /**
  * OCR in `ukr+eng` mixes up glyphs that look alike across the two scripts: `або` comes back as `abo`, `на` as `Ha`,
@@ -63,7 +63,8 @@ const ONE_LETTER_WORDS: Record<Script, ReadonlySet<string>> = {
 };
 
 /**
- * `№` read as two glyphs: N or Cyrillic М, Л, И, then o, e, ° in either script, or 9 or 2. Only before a number,
+ * `№` read as two glyphs: N or Cyrillic М, Л, И, then o, e, ° in either script, or 9 or 2. Only before a number (or
+ * the fill-in line for one),
  * and only among Cyrillic words: `No 5` in an English sentence stays. Joined to its number only with a letter, as
  * `N95` is a mask and no `№`.
  */
@@ -214,7 +215,7 @@ function correctToken(
 }
 
 const isNumero = (text: string, next: string | undefined) =>
-  NUMERO_JOINED.test(text) || (NUMERO.test(text) && /^\d/.test(next ?? ''));
+  NUMERO_JOINED.test(text) || (NUMERO.test(text) && /^[\d_]/.test(next ?? ''));
 
 /**
  * Corrects the words of an OCR result that were read in the wrong script, keeping boxes, confidences and the layout
@@ -241,38 +242,5 @@ export function correctScripts(ocr: OcrResult, lexicon: Lexicon): ScriptCorrecti
       i++;
     }
   }
-  if (corrected.size === 0) return { ocr, changes: 0 };
-
-  return {
-    ocr: {
-      ...ocr,
-      text: rewriteText(ocr, corrected),
-      lines: ocr.lines.map((line) => ({
-        ...line,
-        words: line.words.map((word) => {
-          const text = corrected.get(word);
-          return text === undefined ? word : { ...word, text };
-        }),
-      })),
-    },
-    changes: corrected.size,
-  };
-}
-
-/**
- * `text` with the corrected words put in place, so that its line and paragraph breaks stay. tesseract's text holds
- * the words in reading order; should an engine's not, the text is built again from the lines.
- */
-function rewriteText(ocr: OcrResult, corrected: Map<OcrWord, string>): string {
-  let text = '';
-  let from = 0;
-  for (const word of ocr.lines.flatMap((line) => line.words)) {
-    const at = ocr.text.indexOf(word.text, from);
-    if (at < 0) {
-      return ocr.lines.map((line) => line.words.map((w) => corrected.get(w) ?? w.text).join(' ')).join('\n');
-    }
-    text += ocr.text.slice(from, at) + (corrected.get(word) ?? word.text);
-    from = at + word.text.length;
-  }
-  return text + ocr.text.slice(from);
+  return { ocr: withWordsReplaced(ocr, corrected), changes: corrected.size };
 }

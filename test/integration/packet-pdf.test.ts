@@ -171,6 +171,15 @@ describe('packet PDF of a real two-column scan', () => {
     }
   });
 
+  it('reads its list bullets as bullets, not as the letters tesseract takes them for', async () => {
+    // The leaflet has 19 round bullets; tesseract reads them as е, є, ®, ¢ and the like, and misses one.
+    for (const [i, page] of leaflet.entries()) {
+      const bullets = page.ocr.lines.filter((line) => line.words[0]?.text === '•');
+      expect(bullets.length, `page ${i + 1}`).toBeGreaterThanOrEqual(15);
+      expect(bullets.length, `page ${i + 1}`).toBeLessThanOrEqual(19);
+    }
+  });
+
   it('keeps a black-and-white scan exactly, as CCITT G4, where the page shows it', async () => {
     const { stdout: images } = await run('pdfimages', ['-list', leafletPdf]);
     // The turned copy was resampled to grey by its rotation: only the upright page is still black and white.

@@ -132,6 +132,10 @@ describe('script correction', () => {
       },
     );
 
+    it('before the fill-in line of a number', () => {
+      expect(corrected('3. Паспорт серії __ Ме __________')).toBe('3. Паспорт серії __ № __________');
+    });
+
     it('joined to its number', () => {
       expect(corrected('Номер справи Ne27/4-2025, рахунок')).toBe('Номер справи №27/4-2025, рахунок');
       expect(corrected('Номер реєстрації Мо5512, код послуги')).toBe('Номер реєстрації №5512, код послуги');
