@@ -1,7 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import os from 'node:os';
-import path from 'node:path';
 import fontkit from '@pdf-lib/fontkit';
 import {
   beginMarkedContent,
@@ -68,7 +65,7 @@ export type PacketPdfInput = {
   manifest: unknown;
   /** A TrueType font covering Cyrillic, for the invisible text layer. */
   font: Uint8Array;
-  /** When given, the PDF gets a PAdES signature placeholder, ready for `signPdfFile` (or `signPdf` in memory). */
+  /** When given, the PDF gets a PAdES signature placeholder, ready for `signPdfFile`. */
   signature?: SignatureInfo;
 };
 
@@ -435,17 +432,5 @@ export async function writePacketPdf(input: PacketPdfInput, file: string): Promi
     };
   } finally {
     await out.close();
-  }
-}
-
-/** The same document in memory, for small ones (tests). */
-export async function buildPacketPdf(input: PacketPdfInput): Promise<Uint8Array> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'packet-pdf-'));
-  try {
-    const file = path.join(dir, 'packet.pdf');
-    await writePacketPdf(input, file);
-    return await readFile(file);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
   }
 }

@@ -1,7 +1,6 @@
 import { createHash, webcrypto } from 'node:crypto';
 import { pdflibAddPlaceholder } from '@signpdf/placeholder-pdf-lib';
-import { SignPdf } from '@signpdf/signpdf';
-import { Signer, SUBFILTER_ETSI_CADES_DETACHED } from '@signpdf/utils';
+import { SUBFILTER_ETSI_CADES_DETACHED } from '@signpdf/utils';
 import * as asn1js from 'asn1js';
 import { PDFArray, PDFDict, type PDFDocument, PDFName, type PDFObject, type PDFRef } from 'pdf-lib';
 import * as pkijs from 'pkijs';
@@ -11,7 +10,7 @@ import { type Bytes, bytesOf, sha256Of, windowsAt, withFile, writeAt } from './f
  * PAdES baseline B-B (ETSI EN 319 142-1): /SubFilter /ETSI.CAdES.detached, a detached CMS SignedData over the whole
  * file except /Contents, SHA-256, with exactly the signed attributes content-type, message-digest and ESS
  * signing-certificate-v2 (no CMS signing-time: the time is /M in the signature dictionary).
- * @signpdf writes the placeholder and signs a document in memory; a document in a file is signed here, in place.
+ * @signpdf/placeholder-pdf-lib adds the placeholder; the document is signed here, in its file, a chunk at a time.
  * The CMS is built here with pkijs, because @signpdf/signer-p12 makes plain PKCS#7 (signing-time, no
  * signing-certificate-v2).
  */
@@ -150,20 +149,6 @@ export async function cadesDetachedSignature(digest: Buffer, identity: SigningId
     content: signedData.toSchema(true),
   });
   return Buffer.from(contentInfo.toSchema().toBER(false));
-}
-
-class CadesSigner extends Signer {
-  constructor(private readonly identity: SigningIdentity) {
-    super();
-  }
-  override sign(pdfWithoutContents: Buffer): Promise<Buffer> {
-    return cadesDetachedSignature(sha256(pdfWithoutContents), this.identity);
-  }
-}
-
-/** Signs a PDF saved with a placeholder: fills /ByteRange and /Contents. */
-export function signPdf(pdfWithPlaceholder: Uint8Array, identity: SigningIdentity): Promise<Buffer> {
-  return new SignPdf().sign(Buffer.from(pdfWithPlaceholder), new CadesSigner(identity));
 }
 
 /**

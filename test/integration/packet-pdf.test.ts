@@ -8,13 +8,19 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GeneratedPage, generatePage } from '../../fixtures/page-generator.js';
 import { GENEROUS_PAGE_LIMITS } from '../../fixtures/page-limits.js';
-import { pdfPageOf, pdfPageText, pdfPageWords, renderPdfPage } from '../../fixtures/pdf-tools.js';
+import {
+  packetPdfBytes,
+  pdfPageOf,
+  pdfPageText,
+  pdfPageWords,
+  renderPdfPage,
+} from '../../fixtures/pdf-tools.js';
 import { SAMPLES_DIR } from '../../fixtures/samples.js';
 import { characterErrorRate } from '../../fixtures/text-metrics.js';
 import type { TesseractPool } from '../../src/ocr/tesseract-pool.js';
 import { analyzeLayout } from '../../src/pipeline/deskew.js';
 import { normalizePage } from '../../src/pipeline/normalize.js';
-import { buildPacketPdf, type PdfPageInput } from '../../src/pipeline/packet-pdf.js';
+import type { PdfPageInput } from '../../src/pipeline/packet-pdf.js';
 import { type ProcessedPage, processPage } from '../../src/pipeline/process-page.js';
 import { encodePgm } from '../../src/pipeline/raw-image.js';
 import { startTestPool } from '../helpers/ocr-pool.js';
@@ -36,7 +42,7 @@ const manifest = {
 
 /** The test packet's PDF with these pages. */
 const packetPdfOf = async (pages: PdfPageInput[]) =>
-  buildPacketPdf({
+  packetPdfBytes({
     title: 'land-registration · А-017',
     subject: 'Packet pk_test',
     producer: 'Scan office',

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -7,7 +8,12 @@ import { PDFDocument } from 'pdf-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/infra/logger.js';
 import { loadSigningIdentity } from '../../src/infra/signing-identity.js';
-import { addSignaturePlaceholder, signPdf, verifyPdfSignature } from '../../src/pipeline/pades.js';
+import {
+  addSignaturePlaceholder,
+  signaturePlaceholderIn,
+  signPdfFile,
+  verifyPdfSignature,
+} from '../../src/pipeline/pades.js';
 
 const run = promisify(execFile);
 const log = createLogger('silent');
@@ -16,20 +22,33 @@ let dir: string;
 /** V8's longest string is 2^29 - 24 characters; a PDF past that cannot be read as one string. */
 const LONGEST_STRING = 2 ** 29 - 24;
 
-/** A one-page PDF signed by `source`; `bulkBytes` adds one uncompressed stream of that size (a big packet's bulk). */
+/**
+ * A one-page PDF signed by `source` as the bundle job signs, in its file; `bulkBytes` adds one uncompressed stream of
+ * that size (a big packet's bulk). Returned read back whole, for the in-memory verifier.
+ */
 async function signedBy(source: Parameters<typeof loadSigningIdentity>[0], bulkBytes = 0) {
   const identity = await loadSigningIdentity(source, log);
   const pdf = await PDFDocument.create();
   pdf.addPage([200, 200]);
   if (bulkBytes > 0) pdf.context.register(pdf.context.stream(new Uint8Array(bulkBytes).fill(0x41)));
-  addSignaturePlaceholder(pdf, {
+  const dictionary = addSignaturePlaceholder(pdf, {
     reason: 'r',
     name: 'n',
     location: 'l',
     contactInfo: 'c',
     signingTime: new Date(),
   });
-  return signPdf(await pdf.save({ useObjectStreams: false }), identity);
+  const file = path.join(dir, `${randomUUID()}.pdf`);
+  const bytes = await pdf.save({ useObjectStreams: false });
+  const saved = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const at = saved.indexOf('<<', saved.indexOf(`\n${dictionary.objectNumber} 0 obj`));
+  await writeFile(file, saved);
+  await signPdfFile(file, signaturePlaceholderIn(pdf.context.lookup(dictionary)!, at), identity);
+  try {
+    return await readFile(file);
+  } finally {
+    await rm(file);
+  }
 }
 
 beforeAll(async () => {
