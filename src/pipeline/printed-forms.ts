@@ -63,6 +63,7 @@ export function findFillInLines(image: RawImage, pitch: number): FillInLine[] {
   const maxThickness = Math.max(2, Math.round(MAX_THICKNESS_OF_PITCH * pitch));
   const open: FillInLine[] = [];
   const closed: FillInLine[] = [];
+  const inkOnRow = (x: number, y: number) => x < image.width && inkAt(image, x, y);
   for (let y = 0; y < image.height; y++) {
     for (let x = 0; x < image.width; ) {
       if (!inkAt(image, x, y)) {
@@ -70,7 +71,7 @@ export function findFillInLines(image: RawImage, pitch: number): FillInLine[] {
         continue;
       }
       let end = x;
-      while (end + 1 < image.width && (inkAt(image, end + 1, y) || inkAt(image, end + 2, y))) end++;
+      while (inkOnRow(end + 1, y) || inkOnRow(end + 2, y)) end++;
       if (end - x + 1 >= minLength) {
         const run = { x0: x, x1: end };
         // Runs on the next row that touch join the line: a rule left a hair skewed steps from row to row.
