@@ -47,6 +47,19 @@ export function baselineAt(line: OcrLine, x: number): number {
   return baseline.y0 + (x - baseline.x0) * slope;
 }
 
+/** Consecutive lines of one paragraph; a line stored without its paragraph number stands alone. */
+export function paragraphsOf(lines: OcrLine[]): OcrLine[][] {
+  const paragraphs: OcrLine[][] = [];
+  let previous: OcrLine | undefined;
+  for (const line of lines) {
+    const sameParagraph = previous?.paragraph !== undefined && previous.paragraph === line.paragraph;
+    if (sameParagraph) paragraphs.at(-1)!.push(line);
+    else paragraphs.push([line]);
+    previous = line;
+  }
+  return paragraphs;
+}
+
 export const median = (values: number[]) => values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /** The page's typical row height (of lines that have one), or undefined for OCR stored before row heights. */

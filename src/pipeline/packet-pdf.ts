@@ -26,7 +26,7 @@ import {
   TextRenderingMode,
 } from 'pdf-lib';
 import sharp from 'sharp';
-import { baselineAt, median, type OcrLine } from './ocr.js';
+import { baselineAt, median, type OcrLine, paragraphsOf } from './ocr.js';
 import {
   addSignaturePlaceholder,
   type SignatureInfo,
@@ -95,19 +95,6 @@ export function withRowMetrics(trueType: Uint8Array): Uint8Array {
 }
 /** Where OCR stored before row heights has none, the row above the baseline is about this share of the line box. */
 const ROW_OF_LINE_HEIGHT = 0.8;
-
-/** Consecutive lines of one paragraph; a line stored without its paragraph number stands alone. */
-function paragraphsOf(lines: OcrLine[]): OcrLine[][] {
-  const paragraphs: OcrLine[][] = [];
-  let previous: OcrLine | undefined;
-  for (const line of lines) {
-    const sameParagraph = previous?.paragraph !== undefined && previous.paragraph === line.paragraph;
-    if (sameParagraph) paragraphs.at(-1)!.push(line);
-    else paragraphs.push([line]);
-    previous = line;
-  }
-  return paragraphs;
-}
 
 /** Paragraphs whose size is within this share of the page's typical one are set at exactly the typical size. */
 const BODY_TEXT_TOLERANCE = 0.2;

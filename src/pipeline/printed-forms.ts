@@ -10,6 +10,7 @@ import {
   type OcrLine,
   type OcrResult,
   type OcrWord,
+  paragraphsOf,
   typicalRowHeight,
 } from './ocr.js';
 import type { RawImage } from './raw-image.js';
@@ -218,12 +219,7 @@ const MIN_MARGIN_COLUMN_HEIGHT_ROWS = 3;
 export function readsListNumbersApart(ocr: OcrResult): boolean {
   const row = typicalRowHeight(ocr.lines);
   if (row === undefined) return false;
-  const paragraphs = new Map<number | OcrLine, OcrLine[]>();
-  for (const line of ocr.lines) {
-    const key = line.paragraph ?? line;
-    paragraphs.set(key, [...(paragraphs.get(key) ?? []), line]);
-  }
-  for (const paragraph of paragraphs.values()) {
+  for (const paragraph of paragraphsOf(ocr.lines)) {
     const box = {
       x0: Math.min(...paragraph.map((line) => line.bbox.x0)),
       y0: Math.min(...paragraph.map((line) => line.bbox.y0)),
