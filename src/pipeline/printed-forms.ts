@@ -15,18 +15,24 @@ import {
 } from './ocr.js';
 import type { RawImage } from './raw-image.js';
 
-/** A printed fill-in line in the image OCR reads: its ends and the rows it covers. */
-export type FillInLine = BoundingBox;
+/**
+ * A printed fill-in line in the image OCR reads: its ends and the rows it covers. A `short` one (`«__»`, the `__` of
+ * `__.__.____`) is as long as a dash: OCR still sees it, and it is a blank only below a baseline, where dashes never
+ * sit.
+ */
+export type FillInLine = BoundingBox & { short: boolean };
 
 /** Darker than this (of 255) is ink: a thin underscore, blurred, is grey rather than black. */
 const INK = 170;
 /** A found line runs on while its rows are darker than this: its blurred ends. */
 const FAINT_INK = 215;
 /**
- * A rule is at least this many line pitches long: longer than an em dash (one em, under a pitch) so dashes stay
- * text; a blank of three underscores or more qualifies.
+ * A rule this many line pitches long is longer than an em dash (one em, under a pitch): a blank of three underscores
+ * or more.
  */
-const MIN_LENGTH_OF_PITCH = 1.2;
+const DASH_LENGTH_OF_PITCH = 1.2;
+/** Two underscores are one em, about 0.8 pitches; shorter runs are hyphens and strokes of letters. */
+const MIN_LENGTH_OF_PITCH = 0.6;
 /** And at most this thick: an underscore's stroke, blurred; a black bar is not a fill-in line. */
 const MAX_THICKNESS_OF_PITCH = 0.15;
 /** Rows right above and below a rule are mostly paper; the serif row along a line of text is not. */
@@ -57,10 +63,12 @@ function inkShare(image: RawImage, y: number, x0: number, x1: number): number {
 
 /**
  * The fill-in lines of a greyscale page whose text lines are `pitch` pixels apart: horizontal runs of ink at least
- * MIN_LENGTH_OF_PITCH long (one-pixel gaps bridged), stacked over a few rows, thin and with paper above and below.
+ * MIN_LENGTH_OF_PITCH long (one-pixel gaps bridged), stacked over a few rows, thin and with paper above and below;
+ * `short` under DASH_LENGTH_OF_PITCH.
  */
 export function findFillInLines(image: RawImage, pitch: number): FillInLine[] {
   const minLength = Math.round(MIN_LENGTH_OF_PITCH * pitch);
+  const dashLength = Math.round(DASH_LENGTH_OF_PITCH * pitch);
   const maxThickness = Math.max(2, Math.round(MAX_THICKNESS_OF_PITCH * pitch));
   const open: FillInLine[] = [];
   const closed: FillInLine[] = [];
@@ -74,7 +82,7 @@ export function findFillInLines(image: RawImage, pitch: number): FillInLine[] {
       let end = x;
       while (inkOnRow(end + 1, y) || inkOnRow(end + 2, y)) end++;
       if (end - x + 1 >= minLength) {
-        const run = { x0: x, x1: end };
+        const run = { x0: x, x1: end, short: false };
         // Runs on the next row that touch join the line: a rule left a hair skewed steps from row to row.
         const joined = open.find(
           (line) => line.y1 === y - 1 && Math.min(line.x1, run.x1) - Math.max(line.x0, run.x0) >= -2,
@@ -88,21 +96,28 @@ export function findFillInLines(image: RawImage, pitch: number): FillInLine[] {
     // A line not continued on this row is complete.
     for (let i = open.length - 1; i >= 0; i--) if (open[i]!.y1 < y) closed.push(...open.splice(i, 1));
   }
-  return [...closed, ...open]
-    .filter(
-      (line) =>
-        line.y1 - line.y0 + 1 <= maxThickness &&
-        inkShare(image, line.y0 - 2, line.x0, line.x1) <= MAX_INK_BESIDE &&
-        inkShare(image, line.y1 + 2, line.x0, line.x1) <= MAX_INK_BESIDE,
-    )
-    .map((line) => withFaintEnds(image, line));
+  return (
+    [...closed, ...open]
+      .filter(
+        (line) =>
+          line.y1 - line.y0 + 1 <= maxThickness &&
+          inkShare(image, line.y0 - 2, line.x0, line.x1) <= MAX_INK_BESIDE &&
+          inkShare(image, line.y1 + 2, line.x0, line.x1) <= MAX_INK_BESIDE,
+      )
+      // Short or not as found: blurred ends lengthen a dash as much as a blank.
+      .map((line) => withFaintEnds(image, { ...line, short: line.x1 - line.x0 + 1 < dashLength }))
+  );
 }
 
-/** The page with its fill-in lines painted over in paper white (one pixel around), for OCR to read the text alone. */
+/**
+ * The page with its fill-in lines painted over in paper white (one pixel around), for OCR to read the text alone.
+ * Short ones stay: they may be dashes.
+ */
 export function withoutFillInLines(image: RawImage, lines: FillInLine[]): RawImage {
-  if (lines.length === 0) return image;
+  const long = lines.filter((line) => !line.short);
+  if (long.length === 0) return image;
   const data = Buffer.from(image.data);
-  for (const line of lines)
+  for (const line of long)
     for (let y = Math.max(0, line.y0 - 1); y <= Math.min(image.height - 1, line.y1 + 1); y++)
       data.fill(
         255,
@@ -121,11 +136,19 @@ const UNDERSCORE_OF_ROW = 0.46;
 /** A fill-in line belongs to the text line whose baseline is at most this many rows (heights) above it or below it. */
 const BELOW_BASELINE_ROWS = 0.5;
 const ABOVE_BASELINE_ROWS = 0.2;
+/**
+ * A short one only this far below the baseline or further: an underscore hangs under it (0.16–0.21 rows on our
+ * forms), while a dash stands above it and strokes of letters end on it (−0.08–0.03 rows on the leaflet).
+ */
+const SHORT_MIN_BELOW_BASELINE_ROWS = 0.1;
 /** Punctuation this close (in rows) to a fill-in line is part of the blank: `«______»`, `______,`. */
-const ATTACHED_ROWS = 0.3;
+const ATTACHED_ROWS = 0.15;
 /** Words covering more than this share of a line are text on it (underlined, or filled in by hand): no blank. */
 const MAX_COVERED = 0.3;
 
+const OPENING = /^[«„“‘"'([{]+$/u;
+const CLOSING = /^[»”’)\]},.:;!?…]+$/u;
+const GLUED_OPENING = /[«„“([]+$/u;
 const isPunctuation = (text: string) => /^[\p{P}\p{S}]+$/u.test(text);
 const overlap = (a: BoundingBox, b: BoundingBox) => Math.max(0, Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0));
 
@@ -139,17 +162,19 @@ export function withFillInWords(ocr: OcrResult, fillInLines: FillInLine[]): OcrR
   const row = typicalRowHeight(ocr.lines);
   if (fillInLines.length === 0 || row === undefined) return ocr;
   const lines = ocr.lines.map((line) => ({ ...line, words: [...line.words] }));
-  let added = false;
-  for (const fillIn of fillInLines) {
+  // Long blanks first: a short one is believed only on a line of fields, one that has a long blank too.
+  const withBlank = new Set<OcrLine>();
+  for (const fillIn of [...fillInLines].sort((a, b) => Number(a.short) - Number(b.short))) {
     const centre = (fillIn.x0 + fillIn.x1) / 2;
     const y = (fillIn.y0 + fillIn.y1) / 2;
     const line = lines
       .filter((candidate) => {
         const below = y - baselineAt(candidate, centre);
-        return below <= BELOW_BASELINE_ROWS * row && below >= -ABOVE_BASELINE_ROWS * row;
+        const lowest = fillIn.short ? SHORT_MIN_BELOW_BASELINE_ROWS : -ABOVE_BASELINE_ROWS;
+        return below <= BELOW_BASELINE_ROWS * row && below >= lowest * row;
       })
       .sort((a, b) => Math.abs(y - baselineAt(a, centre)) - Math.abs(y - baselineAt(b, centre)))[0];
-    if (!line) continue;
+    if (!line || (fillIn.short && !withBlank.has(line))) continue;
     const text = line.words.filter((word) => !isPunctuation(word.text));
     const covered = text.reduce((sum, word) => sum + overlap(word.bbox, fillIn), 0);
     if (covered > MAX_COVERED * (fillIn.x1 - fillIn.x0)) continue;
@@ -164,12 +189,35 @@ export function withFillInWords(ocr: OcrResult, fillInLines: FillInLine[]): OcrR
       isPunctuation(word.text) &&
       word.bbox.x1 >= fillIn.x0 - ATTACHED_ROWS * row &&
       word.bbox.x0 <= fillIn.x1 + ATTACHED_ROWS * row;
-    const onBlank = (word: OcrWord) => overlap(word.bbox, fillIn) > (word.bbox.x1 - word.bbox.x0) / 2;
-    const before = line.words.filter((word) => attached(word) && word.bbox.x0 < fillIn.x0 && !onBlank(word));
-    const after = line.words.filter((word) => attached(word) && word.bbox.x0 >= fillIn.x0 && !onBlank(word));
+    const onBlank = (word: OcrWord) => word.bbox.x0 >= fillIn.x0 && word.bbox.x1 <= fillIn.x1;
+    // OCR often boxes a mark with the blank it touches (`»` over the `__` of `«__»`): a closing mark follows the
+    // blank, an opening one precedes it, and any other stands on the side it reaches further past the blank.
+    const follows = (word: OcrWord) => {
+      if (word.bbox.x1 <= fillIn.x0 || word.bbox.x0 >= fillIn.x1) return word.bbox.x0 >= fillIn.x1;
+      return (
+        CLOSING.test(word.text) ||
+        (!OPENING.test(word.text) && word.bbox.x1 - fillIn.x1 > fillIn.x0 - word.bbox.x0)
+      );
+    };
+    const before = line.words.filter((word) => attached(word) && !onBlank(word) && !follows(word));
+    const after = line.words.filter((word) => attached(word) && !onBlank(word) && follows(word));
     const parts = [...before, blank, ...after];
+    // OCR glues an opening mark to the word before a blank (`Дата«`), up to a row before it: the mark opens the
+    // blank, as no word ends with one.
+    const glued = line.words.find(
+      (word) =>
+        !isPunctuation(word.text) &&
+        GLUED_OPENING.test(word.text) &&
+        word.bbox.x1 >= fillIn.x0 - row &&
+        word.bbox.x1 <= fillIn.x1,
+    );
+    const opening = glued ? (GLUED_OPENING.exec(glued.text)?.[0] ?? '') : '';
+    if (glued)
+      line.words = line.words.map((word) =>
+        word === glued ? { ...word, text: word.text.slice(0, -opening.length) } : word,
+      );
     const joined: OcrWord = {
-      text: parts.map((word) => word.text).join(''),
+      text: opening + parts.map((word) => word.text).join(''),
       bbox: {
         ...blank.bbox,
         x0: Math.min(...parts.map((word) => word.bbox.x0)),
@@ -191,9 +239,9 @@ export function withFillInWords(ocr: OcrResult, fillInLines: FillInLine[]): OcrR
       x1: Math.max(line.bbox.x1, joined.bbox.x1),
       y1: Math.max(line.bbox.y1, joined.bbox.y1),
     };
-    added = true;
+    withBlank.add(line);
   }
-  return added ? { ...ocr, lines, text: textOfLines(lines) } : ocr;
+  return withBlank.size > 0 ? { ...ocr, lines, text: textOfLines(lines) } : ocr;
 }
 
 /** The page's text from its lines: words joined by spaces, lines by newlines, paragraphs by an empty line. */

@@ -21,7 +21,7 @@ export type ScriptCorrection = { ocr: OcrResult; changes: number };
  * Letters OCR reads for a letter of the other script. SAME_SHAPE: a Latin and a Cyrillic glyph of one shape, read
  * either way. MISREAD: what was read, then what was meant, one way only. Cyrillic lowercase в, к, м, н, т are small
  * capitals of Latin letters, so OCR reads `на` as `Ha` (never seen the other way round); the rest were seen in OCR of
- * our pages or in reports: `Toro` for `того`, `abo` for `або`, `еп` for `en`, `KEM` and `KEN` for `КЕП`, `Big` for
+ * our pages or in reports: `Toro` for `того`, `abo` for `або`, `kapTKy` for `картку`, `nocnyra` for `послуга`, `еп` for `en`, `KEM` and `KEN` for `КЕП`, `Big` for
  * `від`, `ОСВ` for `OCR`, `гезеї` for `reset`, `гір` for `zip`.
  */
 const SAME_SHAPE = [
@@ -30,7 +30,7 @@ const SAME_SHAPE = [
 ];
 const MISREAD = [
   ...['Hн', 'Bв', 'Kк', 'Mм', 'Tт'],
-  ...['rг', 'bб', 'gд', 'MП', 'NП', 'пn', 'гr', 'гz', 'зs', 'їt', 'ВR'],
+  ...['rг', 'bб', 'gд', 'kк', 'nп', 'nл', 'MП', 'NП', 'пn', 'гr', 'гz', 'зs', 'їt', 'ВR'],
 ];
 
 /** What a letter as read may have been meant as, most alike first. */
@@ -44,6 +44,11 @@ for (const [read = '', intended = ''] of MISREAD) mayMean(read, intended);
 
 /** More readings than this (a long word of many ambiguous letters) are not tried. */
 const MAX_READINGS = 64;
+/**
+ * A word this long that is no word as read but a word in the other script's letters is taken without the words around
+ * agreeing: `гезеї` is `reset` even where its neighbours were misread too. Shorter words match by chance.
+ */
+const MIN_LETTERS_WITHOUT_CONTEXT = 5;
 /** How many words of two or more letters on each side, in reading order, tell what a word is surrounded by. */
 const CONTEXT_WORDS = 4;
 
@@ -54,6 +59,8 @@ const WORD = /^[\p{L}’ʼ'-]+$/u;
 const JOINERS = /[’ʼ'-]/gu;
 /** Quotes, brackets and punctuation around a word; what is left is the word itself. */
 const AROUND = /^([«„“"'‘([{]*)(.*?)([»“”"'’)\]}.,;:!?…]*)$/su;
+/** Ukrainian writes its apostrophe (`ім’я`) as ’; OCR gives the typewriter one. */
+const TYPEWRITER_APOSTROPHE = /(?<=\p{Script=Cyrillic})'(?=\p{Script=Cyrillic})/gu;
 const SENTENCE_END = /[.!?…:;]['"»”’)\]]*$/u;
 
 /** Every letter is in the English dictionary (as a symbol); these are the one-letter words. */
@@ -182,7 +189,9 @@ function correctWord(
     const readings = readingsIn(core, target);
     if (readings.length === 0) return undefined;
     const read = standing(core, script, lexicon, sentenceStart);
-    if (read === 'word' || !supports(context, target, read)) return undefined;
+    if (read === 'word') return undefined;
+    const needsContext = read === 'capitalised' || [...core].length < MIN_LETTERS_WITHOUT_CONTEXT;
+    if (needsContext && !supports(context, target, read)) return undefined;
     return readings.find((reading) => isWord(reading, target));
   }
   // A word of both scripts is wrong as read. Of its readings that are words, take the one the words around support,
@@ -209,9 +218,19 @@ function correctToken(
     const joined = NUMERO_JOINED.exec(text);
     return joined ? `${joined[1]}№${joined[2]}` : '№';
   }
+  // Fields joined by semicolons (a bank payment's purpose, `*;101;…;адмінпослуга`) are words of their own.
+  if (text.includes(';')) {
+    const fields = text.split(';');
+    const corrected = fields.map(
+      (field) => (field ? correctToken(field, undefined, context, lexicon, false) : undefined) ?? field,
+    );
+    return corrected.some((field, i) => field !== fields[i]) ? corrected.join(';') : undefined;
+  }
   const [, before = '', core = '', after = ''] = AROUND.exec(text) ?? [];
   const corrected = core && correctWord(core, context, lexicon, sentenceStart);
-  return corrected ? before + corrected + after : undefined;
+  const word = corrected ? before + corrected + after : text;
+  const withApostrophes = word.replace(TYPEWRITER_APOSTROPHE, '’');
+  return withApostrophes === text ? undefined : withApostrophes;
 }
 
 const isNumero = (text: string, next: string | undefined) =>

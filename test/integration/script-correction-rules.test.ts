@@ -57,11 +57,15 @@ describe('script correction', () => {
       );
     });
 
-    it('takes a Latin reading inside Ukrainian text only with a Latin word nearby', () => {
-      expect(corrected('у терміналі Linux виконайте гезеї, а потім перезапустіть')).toBe(
-        'у терміналі Linux виконайте reset, а потім перезапустіть',
+    it('takes a short Latin reading inside Ukrainian text only with a Latin word nearby; a long one without', () => {
+      expect(corrected('у терміналі Linux виконайте сор, а потім перезапустіть')).toBe(
+        'у терміналі Linux виконайте cop, а потім перезапустіть',
       );
-      unchanged('увімкніть функцію у налаштуваннях, натисніть гезеї і повторіть спробу');
+      unchanged('увімкніть функцію у налаштуваннях, натисніть сор і повторіть спробу');
+      // Its neighbour `NFC` was misread too (`МЕС`): five letters that are no word as read need no witness.
+      expect(corrected('увімкніть МЕС у налаштуваннях, натисніть гезеї і повторіть спробу')).toBe(
+        'увімкніть МЕС у налаштуваннях, натисніть reset і повторіть спробу',
+      );
     });
 
     it('makes a word of two scripts one, whichever way needs a word', () => {
@@ -70,6 +74,21 @@ describe('script correction', () => {
         'Для входу використовуйте ID-картку з чипом',
       );
       expect(corrected('the sequencer rесords every note')).toBe('the sequencer records every note');
+      expect(corrected('використовуйте ID-kapTKy з чипом')).toBe('використовуйте ID-картку з чипом');
+    });
+
+    it('reads the fields of a payment purpose one by one', () => {
+      expect(corrected('Призначення: *;101;3187654321;agMiHnocnyra ЦНАП;ID')).toBe(
+        'Призначення: *;101;3187654321;адмінпослуга ЦНАП;ID',
+      );
+      unchanged('Призначення: *;101;3187654321;адмінпослуга ЦНАП;ID');
+    });
+
+    it('writes the Ukrainian apostrophe, and leaves the English one', () => {
+      expect(corrected("Прізвище, ім'я, по батькові члена сім'ї")).toBe(
+        'Прізвище, ім’я, по батькові члена сім’ї',
+      );
+      unchanged("the sequencer's memory, don't erase it");
     });
 
     it('keeps the case and the punctuation around the word', () => {

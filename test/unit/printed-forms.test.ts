@@ -21,34 +21,40 @@ function ink(image: RawImage, x0: number, y0: number, x1: number, y1: number, gr
 }
 
 describe('findFillInLines', () => {
-  it('finds a thin rule with its faint ends, and leaves a dash, a bar and a serif row', () => {
+  it('finds a thin rule with its faint ends, a dash-long one as short, and leaves a bar and a serif row', () => {
     const image = paper();
     ink(image, 100, 60, 300, 61);
     // Blurred ends: grey enough to be the line, too faint to start one.
     ink(image, 96, 60, 99, 61, 200);
     ink(image, 301, 60, 305, 61, 200);
-    // An em dash (under a pitch), a black bar (too thick), and a serif row with letter stems above it.
+    // As long as an em dash (under a pitch), a hyphen, a black bar (too thick), and a serif row with letter stems
+    // above it.
     ink(image, 400, 60, 440, 61);
+    ink(image, 480, 60, 500, 61);
     ink(image, 100, 120, 300, 135);
     ink(image, 350, 180, 560, 181);
     for (let x = 350; x <= 560; x += 6) ink(image, x, 160, x + 2, 179);
-    expect(findFillInLines(image, PITCH)).toEqual([{ x0: 96, y0: 60, x1: 305, y1: 61 }]);
+    expect(findFillInLines(image, PITCH)).toEqual([
+      { x0: 400, y0: 60, x1: 440, y1: 61, short: true },
+      { x0: 96, y0: 60, x1: 305, y1: 61, short: false },
+    ]);
   });
 
   it('follows a rule a hair skewed from row to row', () => {
     const image = paper();
     ink(image, 100, 60, 220, 60);
     ink(image, 221, 61, 340, 61);
-    expect(findFillInLines(image, PITCH)).toEqual([{ x0: 100, y0: 60, x1: 340, y1: 61 }]);
+    expect(findFillInLines(image, PITCH)).toEqual([{ x0: 100, y0: 60, x1: 340, y1: 61, short: false }]);
   });
 
-  it('paints the rule white for OCR, one pixel around, and nothing else', () => {
+  it('paints the rule white for OCR, one pixel around, and nothing else: no short one, as it may be a dash', () => {
     const image = paper();
     ink(image, 100, 60, 300, 61);
     ink(image, 20, 20, 40, 40);
+    ink(image, 400, 60, 440, 61);
     const cleaned = withoutFillInLines(image, findFillInLines(image, PITCH));
     const inkLeft = [...cleaned.data].filter((value) => value < 128).length;
-    expect(inkLeft).toBe(21 * 21);
+    expect(inkLeft).toBe(21 * 21 + 41 * 2);
     expect(image.data[60 * image.width + 150]).toBe(20);
   });
 });
@@ -76,7 +82,7 @@ describe('withFillInWords', () => {
       line(150, 1, ['Дата', 10, 80]),
     );
     // 184 px is ten underscores of 18.4 px; the line sits just under the baseline.
-    const result = withFillInWords(ocr, [{ x0: 170, y0: 102, x1: 354, y1: 103 }]);
+    const result = withFillInWords(ocr, [{ x0: 170, y0: 102, x1: 354, y1: 103, short: false }]);
     expect(result.text).toBe('Телефон: __________ (робочий)\n\nДата');
     expect(result.lines[0]!.words[1]).toMatchObject({ bbox: { x0: 170, x1: 354 }, confidence: 88 });
   });
@@ -85,14 +91,29 @@ describe('withFillInWords', () => {
     const ocr = ocrOf(
       line(100, 0, ['Дата', 10, 80], ['«', 100, 110], ['-', 150, 190], ['»', 228, 236], ['2025', 260, 330]),
     );
-    const result = withFillInWords(ocr, [{ x0: 115, y0: 101, x1: 225, y1: 102 }]);
+    const result = withFillInWords(ocr, [{ x0: 115, y0: 101, x1: 225, y1: 102, short: false }]);
     expect(result.text).toBe('Дата «______» 2025');
+  });
+
+  it('writes a short blank only under the baseline of a line with a long blank, joined to the marks around', () => {
+    // `Дата «__» ______`: OCR boxed `»` together with the short line it touches.
+    const form = ocrOf(line(100, 0, ['Дата', 10, 80], ['«', 90, 100], ['»', 104, 160]));
+    const short = { x0: 106, y0: 106, x1: 142, y1: 107, short: true };
+    const long = { x0: 180, y0: 102, x1: 290, y1: 103, short: false };
+    expect(withFillInWords(form, [short, long]).text).toBe('Дата «__» ______');
+    // Alone on its line it may be a stroke of a letter or a rule of the layout; on the baseline, the foot of a
+    // letter (a dash stands higher still).
+    expect(withFillInWords(form, [short])).toBe(form);
+    expect(withFillInWords(form, [{ ...short, y0: 99, y1: 100 }, long]).text).toBe('Дата « » ______');
+    // OCR glued the opening mark to the word before it.
+    const glued = ocrOf(line(100, 0, ['Дата«', 10, 90], ['»', 104, 160]));
+    expect(withFillInWords(glued, [short, long]).text).toBe('Дата «__» ______');
   });
 
   it('adds nothing for a line under words (underlined text) or far from any baseline (a table rule)', () => {
     const ocr = ocrOf(line(100, 0, ['Підпис', 10, 120], ['Іванов', 130, 260]));
-    expect(withFillInWords(ocr, [{ x0: 130, y0: 102, x1: 260, y1: 103 }])).toBe(ocr);
-    expect(withFillInWords(ocr, [{ x0: 300, y0: 140, x1: 500, y1: 141 }])).toBe(ocr);
+    expect(withFillInWords(ocr, [{ x0: 130, y0: 102, x1: 260, y1: 103, short: false }])).toBe(ocr);
+    expect(withFillInWords(ocr, [{ x0: 300, y0: 140, x1: 500, y1: 141, short: false }])).toBe(ocr);
   });
 });
 
