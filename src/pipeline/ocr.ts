@@ -68,6 +68,16 @@ export function typicalRowHeight(lines: OcrLine[]): number | undefined {
   return rows.length > 0 ? median(rows) : undefined;
 }
 
+/** The page's text from its lines: words joined by spaces, lines by newlines, paragraphs by an empty line. */
+export function textOfLines(lines: OcrLine[]): string {
+  return lines
+    .map((line, i) => {
+      const newParagraph = i > 0 && line.paragraph !== lines[i - 1]!.paragraph;
+      return (newParagraph ? '\n' : '') + line.words.map((word) => word.text).join(' ');
+    })
+    .join('\n');
+}
+
 /**
  * The result with some words' text replaced, in the lines and in `text`, whose line and paragraph breaks stay.
  * tesseract's text holds the words in reading order; should an engine's not, the text is built again from the lines.
@@ -85,8 +95,7 @@ export function withWordsReplaced(ocr: OcrResult, replaced: Map<OcrWord, string>
   let from = 0;
   for (const word of ocr.lines.flatMap((line) => line.words)) {
     const at = ocr.text.indexOf(word.text, from);
-    if (at < 0)
-      return { ...ocr, lines, text: lines.map((line) => line.words.map((w) => w.text).join(' ')).join('\n') };
+    if (at < 0) return { ...ocr, lines, text: textOfLines(lines) };
     text += ocr.text.slice(from, at) + (replaced.get(word) ?? word.text);
     from = at + word.text.length;
   }

@@ -11,6 +11,7 @@ import {
   type OcrResult,
   type OcrWord,
   paragraphsOf,
+  textOfLines,
   typicalRowHeight,
 } from './ocr.js';
 import type { RawImage } from './raw-image.js';
@@ -242,16 +243,6 @@ export function withFillInWords(ocr: OcrResult, fillInLines: FillInLine[]): OcrR
     withBlank.add(line);
   }
   return withBlank.size > 0 ? { ...ocr, lines, text: textOfLines(lines) } : ocr;
-}
-
-/** The page's text from its lines: words joined by spaces, lines by newlines, paragraphs by an empty line. */
-export function textOfLines(lines: OcrLine[]): string {
-  return lines
-    .map((line, i) => {
-      const newParagraph = i > 0 && line.paragraph !== lines[i - 1]!.paragraph;
-      return (newParagraph ? '\n' : '') + line.words.map((word) => word.text).join(' ');
-    })
-    .join('\n');
 }
 
 /** A column narrower than this many rows, beside text, is a column of list numbers or bullets. */

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { OcrLine, OcrResult } from '../../src/pipeline/ocr.js';
+import { type OcrLine, type OcrResult, textOfLines } from '../../src/pipeline/ocr.js';
 import {
   findFillInLines,
   readsListNumbersApart,
-  textOfLines,
   withFillInWords,
   withoutFillInLines,
 } from '../../src/pipeline/printed-forms.js';
