@@ -71,8 +71,8 @@ export function findFillInLines(image: RawImage, pitch: number): FillInLine[] {
   const minLength = Math.round(MIN_LENGTH_OF_PITCH * pitch);
   const dashLength = Math.round(DASH_LENGTH_OF_PITCH * pitch);
   const maxThickness = Math.max(2, Math.round(MAX_THICKNESS_OF_PITCH * pitch));
-  const open: FillInLine[] = [];
-  const closed: FillInLine[] = [];
+  const open: BoundingBox[] = [];
+  const closed: BoundingBox[] = [];
   const inkOnRow = (x: number, y: number) => x < image.width && inkAt(image, x, y);
   for (let y = 0; y < image.height; y++) {
     for (let x = 0; x < image.width; ) {
@@ -83,7 +83,7 @@ export function findFillInLines(image: RawImage, pitch: number): FillInLine[] {
       let end = x;
       while (inkOnRow(end + 1, y) || inkOnRow(end + 2, y)) end++;
       if (end - x + 1 >= minLength) {
-        const run = { x0: x, x1: end, short: false };
+        const run = { x0: x, x1: end };
         // Runs on the next row that touch join the line: a rule left a hair skewed steps from row to row.
         const joined = open.find(
           (line) => line.y1 === y - 1 && Math.min(line.x1, run.x1) - Math.max(line.x0, run.x0) >= -2,
@@ -194,7 +194,8 @@ export function withFillInWords(ocr: OcrResult, fillInLines: FillInLine[]): OcrR
     // OCR often boxes a mark with the blank it touches (`»` over the `__` of `«__»`): a closing mark follows the
     // blank, an opening one precedes it, and any other stands on the side it reaches further past the blank.
     const follows = (word: OcrWord) => {
-      if (word.bbox.x1 <= fillIn.x0 || word.bbox.x0 >= fillIn.x1) return word.bbox.x0 >= fillIn.x1;
+      if (word.bbox.x1 <= fillIn.x0) return false;
+      if (word.bbox.x0 >= fillIn.x1) return true;
       return (
         CLOSING.test(word.text) ||
         (!OPENING.test(word.text) && word.bbox.x1 - fillIn.x1 > fillIn.x0 - word.bbox.x0)

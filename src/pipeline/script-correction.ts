@@ -3,8 +3,8 @@ import { type OcrResult, type OcrWord, withWordsReplaced } from './ocr.js';
 /**
  * OCR in `ukr+eng` mixes up glyphs that look alike across the two scripts: `або` comes back as `abo`, `на` as `Ha`,
  * `reset` as `гезеї`, `№` as `Ne` or `Мо`. This stage reads such words again in the other script and takes that
- * reading only when it is a word there and the words around are written in that script. A word that is a word as
- * read is never changed.
+ * reading only when it is a word there and the words around are written in that script (a long one needs no such
+ * witness). A word that is a word as read is never changed, but for the Ukrainian apostrophe, written `’`.
  */
 
 export type Script = 'latin' | 'cyrillic';
@@ -21,8 +21,8 @@ export type ScriptCorrection = { ocr: OcrResult; changes: number };
  * Letters OCR reads for a letter of the other script. SAME_SHAPE: a Latin and a Cyrillic glyph of one shape, read
  * either way. MISREAD: what was read, then what was meant, one way only. Cyrillic lowercase в, к, м, н, т are small
  * capitals of Latin letters, so OCR reads `на` as `Ha` (never seen the other way round); the rest were seen in OCR of
- * our pages or in reports: `Toro` for `того`, `abo` for `або`, `kapTKy` for `картку`, `nocnyra` for `послуга`, `еп` for `en`, `KEM` and `KEN` for `КЕП`, `Big` for
- * `від`, `ОСВ` for `OCR`, `гезеї` for `reset`, `гір` for `zip`.
+ * our pages or in reports: `Toro` for `того`, `abo` for `або`, `kapTKy` for `картку`, `nocnyra` for `послуга`, `еп`
+ * for `en`, `KEM` and `KEN` for `КЕП`, `Big` for `від`, `ОСВ` for `OCR`, `гезеї` for `reset`, `гір` for `zip`.
  */
 const SAME_SHAPE = [
   ...['aа', 'cс', 'eе', 'iі', 'oо', 'pр', 'xх', 'yу', 'ïї'],
