@@ -3,10 +3,9 @@
  * and a real two-column scan (the LinnSequencer leaflet, exact transcription) turned and skewed.
  */
 import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
 import { generatePage } from '../fixtures/page-generator.js';
 import { pdfPageImage } from '../fixtures/pdf-tools.js';
-import { readSampleText, SAMPLES_DIR, TWO_COLUMN_SAMPLE } from '../fixtures/samples.js';
+import { readSampleText, SAMPLES_DIR, TWO_COLUMN_SAMPLE, turnedBilevelScan } from '../fixtures/samples.js';
 import { hardSpecFor, mean, type PageTexts, round, type ScannedPage, textFigures } from './compare.js';
 
 export const HARD_KINDS = ['form', 'mixed', 'two-column', 'real-two-column'] as const;
@@ -23,31 +22,15 @@ const REAL_VARIANTS = [
   { label: '−12°', angle: -12 },
 ] as const;
 
-/**
- * The real two-column page in each variant, as an office scanner stores bilevel pages: CCITT G4 TIFF at 300 dpi. The
- * decoded scan is turned with a white background (the canvas grows, nothing is cut) and thresholded back to bilevel.
- */
+/** The real two-column page in each variant, as an office scanner stores bilevel pages: CCITT G4 TIFF at 300 dpi. */
 async function realTwoColumnPages(): Promise<HardPage[]> {
   const scan = await pdfPageImage(fileURLToPath(new URL(TWO_COLUMN_SAMPLE.file, SAMPLES_DIR)));
   const text = await readSampleText(TWO_COLUMN_SAMPLE.truthFile);
-  const dotsPerMm = TWO_COLUMN_SAMPLE.dpi / 25.4;
   return Promise.all(
     REAL_VARIANTS.map(async ({ label, angle }) => ({
       kind: 'real-two-column' as const,
       label,
-      bytes: await sharp(scan)
-        .rotate(angle, { background: '#ffffff' })
-        .threshold(128)
-        .toColourspace('b-w')
-        // Resolution in the TIFF's own fields (withMetadata would make it 8-bit, which G4 cannot carry).
-        .tiff({
-          compression: 'ccittfax4',
-          bitdepth: 1,
-          xres: dotsPerMm,
-          yres: dotsPerMm,
-          resolutionUnit: 'inch',
-        })
-        .toBuffer(),
+      bytes: await turnedBilevelScan(scan, angle, TWO_COLUMN_SAMPLE.dpi),
       truth: { text, dpi: TWO_COLUMN_SAMPLE.dpi },
     })),
   );

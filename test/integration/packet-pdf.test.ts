@@ -15,7 +15,7 @@ import {
   pdfPageWords,
   renderPdfPage,
 } from '../../fixtures/pdf-tools.js';
-import { SAMPLES_DIR } from '../../fixtures/samples.js';
+import { SAMPLES_DIR, turnedBilevelScan } from '../../fixtures/samples.js';
 import { characterErrorRate } from '../../fixtures/text-metrics.js';
 import type { TesseractPool } from '../../src/ocr/tesseract-pool.js';
 import { analyzeLayout } from '../../src/pipeline/deskew.js';
@@ -162,18 +162,7 @@ describe('packet PDF of a real two-column scan', () => {
     const upright = await readFile(path.join(dir, 'leaflet-000.png'));
     const turned = await sharp(upright).rotate(90).rotate(7, { background: '#fff' }).png().toBuffer();
     // Skewed as the bench's hard corpus has it: thresholded back to black and white, stored as a scanner does.
-    const skewed = await sharp(upright)
-      .rotate(-12, { background: '#fff' })
-      .threshold(128)
-      .toColourspace('b-w')
-      .tiff({
-        compression: 'ccittfax4',
-        bitdepth: 1,
-        xres: 300 / 25.4,
-        yres: 300 / 25.4,
-        resolutionUnit: 'inch',
-      })
-      .toBuffer();
+    const skewed = await turnedBilevelScan(upright, -12, 300);
     const options = { limits: GENEROUS_PAGE_LIMITS, jpegQuality: 70, dpi: 300 };
     leaflet = await Promise.all(
       [upright, turned, skewed].map((bytes) => processPage(bytes, { ocr: pool, orientation: pool }, options)),
