@@ -29,6 +29,7 @@ import {
   toRaw,
   turnedSize,
 } from './raw-image.js';
+import { inReadingOrder } from './reading-order.js';
 import { correctScripts, type Lexicon } from './script-correction.js';
 
 export type StageTimings = {
@@ -116,7 +117,7 @@ async function timed<T>(
  * One page, start to end: normalize → find text direction and skew → decide upright vs upside down → make the upright
  * OCR copy (reduced, then turned) → OCR it with its fill-in lines painted out (as one column when its list numbers
  * came apart; again the other way up if it reads poorly), then write the fill-in lines and list bullets back into
- * the text and correct words read in the wrong script → encode the scan unturned.
+ * the text, put its paragraphs in reading order and correct words read in the wrong script → encode the scan unturned.
  * Throws UnreadableImageError for images that can never be read.
  */
 export async function processPage(
@@ -144,7 +145,7 @@ export async function processPage(
       if (readsListNumbersApart(result))
         result = await engines.ocr.recognize({ ...input, singleColumn: true });
       return scaleOcrResult(
-        withListBullets(withFillInWords(result, fillInLines)),
+        inReadingOrder(withListBullets(withFillInWords(result, fillInLines))),
         upright.width / image.width,
       );
     });
