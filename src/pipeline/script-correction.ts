@@ -30,7 +30,7 @@ const SAME_SHAPE = [
 ];
 const MISREAD = [
   ...['Hн', 'Bв', 'Kк', 'Mм', 'Tт'],
-  ...['rг', 'bб', 'gд', 'kк', 'nп', 'nл', 'MП', 'NП', 'пn', 'гr', 'гz', 'зs', 'їt', 'ВR'],
+  ...['rг', 'bб', 'gд', 'kк', 'nп', 'nл', 'tт', 'rт', 'HД', 'MП', 'NП', 'пn', 'гr', 'гz', 'зs', 'їt', 'ВR'],
 ];
 
 /** What a letter as read may have been meant as, most alike first. */
@@ -43,7 +43,7 @@ for (const [latin = '', cyrillic = ''] of SAME_SHAPE) {
 for (const [read = '', intended = ''] of MISREAD) mayMean(read, intended);
 
 /** More readings than this (a long word of many ambiguous letters) are not tried. */
-const MAX_READINGS = 64;
+const MAX_READINGS = 128;
 /**
  * A word this long that is no word as read but a word in the other script's letters is taken without the words around
  * agreeing: `гезеї` is `reset` even where its neighbours were misread too. Shorter words match by chance.
@@ -56,6 +56,9 @@ const LATIN = /\p{Script=Latin}/u;
 const CYRILLIC = /\p{Script=Cyrillic}/u;
 /** Letters, with the apostrophes and hyphens inside Ukrainian and English words; digits make a code. */
 const WORD = /^[\p{L}’ʼ'-]+$/u;
+/** But `3` among letters is `з` misread (`3a` for `за`); alone it is a number. */
+const DIGIT_MISREADS = new Map([['3', 'з']]);
+const WORD_WITH_MISREAD_DIGITS = /^(?=.*\p{L})[\p{L}3’ʼ'-]+$/u;
 const JOINERS = /[’ʼ'-]/gu;
 /** Quotes, brackets and punctuation around a word; what is left is the word itself. */
 const AROUND = /^([«„“"'‘([{]*)(.*?)([»“”"'’)\]}.,;:!?…]*)$/su;
@@ -63,10 +66,13 @@ const AROUND = /^([«„“"'‘([{]*)(.*?)([»“”"'’)\]}.,;:!?…]*)$/su;
 const TYPEWRITER_APOSTROPHE = /(?<=\p{Script=Cyrillic})'(?=\p{Script=Cyrillic})/gu;
 const SENTENCE_END = /[.!?…:;]['"»”’)\]]*$/u;
 
-/** Every letter is in the English dictionary (as a symbol); these are the one-letter words. */
+/**
+ * Every letter is in the English dictionary (as a symbol); these are the one-letter words, and `р`, which closes the
+ * date on every form (`2025 р.`, the year).
+ */
 const ONE_LETTER_WORDS: Record<Script, ReadonlySet<string>> = {
   latin: new Set(['a', 'A', 'I']),
-  cyrillic: new Set(['а', 'в', 'з', 'і', 'й', 'о', 'у', 'є']),
+  cyrillic: new Set(['а', 'в', 'з', 'і', 'й', 'о', 'у', 'є', 'р']),
 };
 
 /**
@@ -88,7 +94,7 @@ const isTitle = (word: string) => {
 
 /** The one script of a word's letters, 'mixed', or undefined for numbers, codes, e-mail and URLs. */
 function scriptOfWord(core: string): Script | 'mixed' | undefined {
-  if (!WORD.test(core)) return undefined;
+  if (!WORD.test(core)) return WORD_WITH_MISREAD_DIGITS.test(core) ? 'mixed' : undefined;
   const scripts = new Set([...core.replace(JOINERS, '')].map(scriptOf));
   if (scripts.has(undefined) || scripts.size === 0) return undefined;
   return scripts.size === 1 ? [...scripts][0] : 'mixed';
@@ -118,7 +124,12 @@ function readingsIn(core: string, target: Script): string[] {
   let readings = [{ text: '', cost: 0 }];
   for (const letter of core) {
     const script = scriptOf(letter);
-    const options = script && script !== target ? meant.get(letter) : [letter];
+    const digitMeant = DIGIT_MISREADS.get(letter);
+    const options = digitMeant
+      ? [target === 'cyrillic' ? digitMeant : letter]
+      : script && script !== target
+        ? meant.get(letter)
+        : [letter];
     if (!options) return [];
     readings = readings.flatMap((reading) =>
       options.map((option, rank) => ({ text: reading.text + option, cost: reading.cost + rank })),
@@ -183,21 +194,35 @@ function correctWord(
 
   const isWord = (reading: string, target: Script) =>
     standing(reading, target, lexicon, sentenceStart) === 'word';
+  // A common word goes before a name (`Hata` is `Дата`, not `Ната`), a word as cased before a capitalised one
+  // (`Ha` is `на`, not `На`): OCR reads small letters as capitals, but the capital of a field's label is printed.
+  const bestWord = (target: Script) => {
+    const readings = readingsIn(core, target).map((reading) => ({
+      reading,
+      standing: standing(reading, target, lexicon, sentenceStart),
+      common: isWord(reading.toLowerCase(), target),
+    }));
+    const first = (found: (typeof readings)[number] | undefined) => found?.reading;
+    return (
+      first(readings.find(({ standing, common }) => standing === 'word' && common)) ??
+      first(readings.find(({ standing, common }) => standing === 'capitalised' && common)) ??
+      first(readings.find(({ standing }) => standing === 'word'))
+    );
+  };
   if (script !== 'mixed') {
     const target = otherThan(script);
     // Most words have a letter with no look-alike: they need no dictionary.
-    const readings = readingsIn(core, target);
-    if (readings.length === 0) return undefined;
+    if (readingsIn(core, target).length === 0) return undefined;
     const read = standing(core, script, lexicon, sentenceStart);
     if (read === 'word') return undefined;
     const needsContext = read === 'capitalised' || [...core].length < MIN_LETTERS_WITHOUT_CONTEXT;
     if (needsContext && !supports(context, target, read)) return undefined;
-    return readings.find((reading) => isWord(reading, target));
+    return bestWord(target);
   }
   // A word of both scripts is wrong as read. Of its readings that are words, take the one the words around support,
   // or the only one.
   const found = (['latin', 'cyrillic'] as const).flatMap((target) => {
-    const reading = readingsIn(core, target).find((r) => isWord(r, target));
+    const reading = bestWord(target);
     return reading ? [{ reading, target }] : [];
   });
   if (found.length === 1) return found[0]!.reading;

@@ -68,6 +68,30 @@ describe('script correction', () => {
       );
     });
 
+    it('reads a form’s label as the common word it is, before a name or a capital OCR made of a small letter', () => {
+      // `Hata` reads as `Ната` (a name) or `Дата`; `Hara` also as `Дага` (a name): the common word wins.
+      expect(corrected('Підпис заявника ______ Hata «__» ______ 2024 р.')).toBe(
+        'Підпис заявника ______ Дата «__» ______ 2024 р.',
+      );
+      expect(corrected('Підпис заявника ______ Hara «__» ______ 2024 р.')).toBe(
+        'Підпис заявника ______ Дата «__» ______ 2024 р.',
+      );
+      // `Ha` could be `На`, but OCR reads the small н as a capital: the word as cased goes first.
+      expect(corrected('копію опубліковано Ha сайті міської ради')).toBe(
+        'копію опубліковано на сайті міської ради',
+      );
+    });
+
+    it('a 3 among letters as з, the year’s р after a date; a 3 alone stays a number', () => {
+      expect(corrected('через id.gov.ua 3a КЕП, файл XML підписують')).toBe(
+        'через id.gov.ua за КЕП, файл XML підписують',
+      );
+      expect(corrected('Підпис заявника ______ Дата «__» ______ 2025 p.')).toBe(
+        'Підпис заявника ______ Дата «__» ______ 2025 р.',
+      );
+      unchanged('подайте 3 примірники заяви, а 3D модель не потрібна');
+    });
+
     it('makes a word of two scripts one, whichever way needs a word', () => {
       expect(corrected('Заявник: Oлійник Богдан Васильович')).toBe('Заявник: Олійник Богдан Васильович');
       expect(corrected('Для входу використовуйте ID-KapTKy з чипом')).toBe(
@@ -115,6 +139,8 @@ describe('script correction', () => {
       unchanged('Відповідь надіслано.', 'Ha сайті не буде');
       unchanged('Перевірте. He все прочитано');
       unchanged('у розділі My requests на сайті');
+      // Capitalised English words, whose Cyrillic readings are words too (`Салоп`, `му`).
+      unchanged('налаштування сканера Canon imageFORMULA у розділі My requests');
     });
 
     it('one-letter words of either script', () => {
