@@ -50,16 +50,19 @@ function sideBySide([left, right]: readonly [Paragraph[], Paragraph[]]): boolean
 /**
  * The cut to make. Between the widest band across and the widest gap between columns side by side: the columns when
  * the band leaves the same columns on both sides of it (paragraph breaks that happen to line up across the columns,
- * wider than the gap between them in large print), else the wider. A gap down the page between groups that share no
- * rows is also a band across, and reading it top to bottom is right.
+ * wider than the gap between them in large print), or when they are wider and hold paragraphs of several lines on
+ * both sides (text in columns, not fields of a form one line each, which read row by row); else the band. A gap down
+ * the page between groups that share no rows is also a band across, and reading it top to bottom is right.
  */
 function bestCut(paragraphs: Paragraph[]): Cut | undefined {
   const across = widestGap(paragraphs, 'across');
   const down = widestGap(paragraphs, 'down');
-  const columns = down && sideBySide(sidesOf(paragraphs, down)) ? down : undefined;
+  const sides = down && sidesOf(paragraphs, down);
+  const columns = sides && sideBySide(sides) ? down : undefined;
   if (!columns || !across) return across ?? down;
   const throughColumns = sidesOf(paragraphs, across).every((side) => sideBySide(sidesOf(side, columns)));
-  return throughColumns || columns.width > across.width ? columns : across;
+  const textColumns = sides!.every((side) => side.some(({ lines }) => lines.length > 1));
+  return throughColumns || (textColumns && columns.width > across.width) ? columns : across;
 }
 
 function ordered(paragraphs: Paragraph[]): Paragraph[] {

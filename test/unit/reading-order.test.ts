@@ -61,14 +61,29 @@ describe('inReadingOrder', () => {
     expect(inReadingOrder(ocr)).toBe(ocr);
   });
 
-  it('reads side-by-side fields of one row left to right, and a line at the right above one at the left first', () => {
-    const fields = ocrOf(
-      paragraph('date', 0, 1200, 1900, 0),
-      paragraph('signature', 1, 100, 900, 5),
-      paragraph('annex', 2, 1000, 1900, 100),
-      paragraph('title', 3, 100, 900, 260),
-    );
-    expect(order(inReadingOrder(fields))).toEqual(['signature', 'date', 'annex', 'title']);
+  it.each([
+    {
+      layout: 'side-by-side fields of one row left to right, row by row, however far apart',
+      paragraphs: [
+        paragraph('date', 0, 1200, 1900, 0),
+        paragraph('signature', 1, 100, 900, 5),
+        paragraph('annex', 2, 1400, 1900, 100),
+        paragraph('title', 3, 100, 600, 160),
+      ],
+      expected: ['signature', 'date', 'annex', 'title'],
+    },
+    {
+      layout: 'a longer left column before the right one, where only the left goes on below',
+      paragraphs: [
+        paragraph('leftA', 0, 100, 900, 0, 4),
+        paragraph('rightA', 1, 1000, 1900, 0, 4),
+        paragraph('leftB', 2, 100, 900, 200, 2),
+        paragraph('leftC', 3, 100, 900, 330, 4),
+      ],
+      expected: ['leftA', 'leftB', 'leftC', 'rightA'],
+    },
+  ])('reads $layout', ({ paragraphs, expected }) => {
+    expect(order(inReadingOrder(ocrOf(...paragraphs)))).toEqual(expected);
   });
 
   it('leaves a page tesseract already read in order as it was, text included', () => {
