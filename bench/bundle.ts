@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { processedPacketOf, type StoredPage, storeProcessedPages } from '../fixtures/processed-packet.js';
 import type { PacketPdf } from '../src/domain/types.js';
 import { EMBEDDED_S3_CREDENTIALS } from '../src/infra/embedded-s3.js';
+import { dropImageCache } from '../src/infra/image-memory.js';
 import { createLogger } from '../src/infra/logger.js';
 import { createMetrics } from '../src/infra/metrics.js';
 import { loadSigningIdentity, type SigningSource } from '../src/infra/signing-identity.js';
@@ -109,7 +110,8 @@ function runChild(setupFile: string, pageCount: number): Promise<unknown> {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', import.meta.filename, '--child', setupFile, '--pages', String(pageCount)],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
+      // As the Docker image runs the worker, unless the caller sets its own.
+      { stdio: ['ignore', 'pipe', 'inherit'], env: { MALLOC_ARENA_MAX: '2', ...process.env } },
     );
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
@@ -125,6 +127,8 @@ function runChild(setupFile: string, pageCount: number): Promise<unknown> {
 async function main() {
   const pageCount = Number(args.pages);
   if (args.child) {
+    // As the worker role runs it.
+    dropImageCache();
     const setup = JSON.parse(await readFile(args.child, 'utf8')) as Setup;
     process.stdout.write(JSON.stringify(await bundleOnce(setup, pageCount)));
     return;
@@ -151,6 +155,7 @@ async function main() {
         meanJpegBytes: Math.round(jpegs.reduce((sum, page) => sum + page.bytes, 0) / jpegs.length),
         bilevelPngBytes: setup.pages.filter((page) => page.imageFormat === 'png').map((page) => page.bytes),
         rssSampleMs: SAMPLE_MS,
+        mallocArenaMax: process.env.MALLOC_ARENA_MAX ?? '2',
       },
       runs,
     };

@@ -20,6 +20,7 @@ import { generatePage } from '../fixtures/page-generator.js';
 import { GENEROUS_PAGE_LIMITS } from '../fixtures/page-limits.js';
 import { pdfPageOf } from '../fixtures/pdf-tools.js';
 import { characterErrorRate, wordAccuracy } from '../fixtures/text-metrics.js';
+import { dropImageCache } from '../src/infra/image-memory.js';
 import { createLogger } from '../src/infra/logger.js';
 import { loadSigningIdentity } from '../src/infra/signing-identity.js';
 import { loadHunspellLexicon } from '../src/ocr/hunspell-lexicon.js';
@@ -180,6 +181,8 @@ async function hardSection(
 }
 
 async function main() {
+  // As the worker role runs it.
+  dropImageCache();
   const seed = Number(args.seed);
   const generated = await Promise.all(
     Array.from({ length: pageCount }, (_, i) => generatePage(specFor(i, seed))),

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Worker } from 'bullmq';
+import { dropImageCache } from '../infra/image-memory.js';
 import { connectRedis } from '../infra/redis.js';
 import { loadHunspellLexicon } from '../ocr/hunspell-lexicon.js';
 import { TesseractPool } from '../ocr/tesseract-pool.js';
@@ -29,6 +30,7 @@ export async function startWorkerRole(
 ): Promise<WorkerRole> {
   const { config, log, shutdown, store, metrics } = infra;
   const { packets } = infra.repositories;
+  dropImageCache();
   let engines = options.engines;
   if (!engines) {
     const pool = await TesseractPool.start({

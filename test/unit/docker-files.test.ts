@@ -120,6 +120,12 @@ describe('docker/Dockerfile', () => {
     expect(await read('docker/Dockerfile')).not.toMatch(/:latest\b/);
   });
 
+  it('runs with two malloc arenas, which keep a long packet’s bundle under its memory target', async () => {
+    const { runtime } = await dockerfile();
+    const envs = runtime.filter((instruction) => instruction.getKeyword() === 'ENV').map(text);
+    expect(envs.some((env) => /\bMALLOC_ARENA_MAX=2\b/.test(env))).toBe(true);
+  });
+
   it('builds with npm ci and ships production dependencies only', async () => {
     const { instructions, runtime } = await dockerfile();
     const runs = instructions.filter((instruction) => instruction.getKeyword() === 'RUN').map(text);
