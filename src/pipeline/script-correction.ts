@@ -196,33 +196,34 @@ function correctWord(
     standing(reading, target, lexicon, sentenceStart) === 'word';
   // A common word goes before a name (`Hata` is `Дата`, not `Ната`), a word as cased before a capitalised one
   // (`Ha` is `на`, not `На`): OCR reads small letters as capitals, but the capital of a field's label is printed.
-  const bestWord = (target: Script) => {
-    const readings = readingsIn(core, target).map((reading) => ({
+  const bestWord = (readings: string[], target: Script) => {
+    const judged = readings.map((reading) => ({
       reading,
       standing: standing(reading, target, lexicon, sentenceStart),
       common: isWord(reading.toLowerCase(), target),
     }));
-    const first = (found: (typeof readings)[number] | undefined) => found?.reading;
+    const first = (found: (typeof judged)[number] | undefined) => found?.reading;
     return (
-      first(readings.find(({ standing, common }) => standing === 'word' && common)) ??
-      first(readings.find(({ standing, common }) => standing === 'capitalised' && common)) ??
-      first(readings.find(({ standing }) => standing === 'word'))
+      first(judged.find(({ standing, common }) => standing === 'word' && common)) ??
+      first(judged.find(({ standing, common }) => standing === 'capitalised' && common)) ??
+      first(judged.find(({ standing }) => standing === 'word'))
     );
   };
   if (script !== 'mixed') {
     const target = otherThan(script);
     // Most words have a letter with no look-alike: they need no dictionary.
-    if (readingsIn(core, target).length === 0) return undefined;
+    const readings = readingsIn(core, target);
+    if (readings.length === 0) return undefined;
     const read = standing(core, script, lexicon, sentenceStart);
     if (read === 'word') return undefined;
     const needsContext = read === 'capitalised' || [...core].length < MIN_LETTERS_WITHOUT_CONTEXT;
     if (needsContext && !supports(context, target, read)) return undefined;
-    return bestWord(target);
+    return bestWord(readings, target);
   }
   // A word of both scripts is wrong as read. Of its readings that are words, take the one the words around support,
   // or the only one.
   const found = (['latin', 'cyrillic'] as const).flatMap((target) => {
-    const reading = bestWord(target);
+    const reading = bestWord(readingsIn(core, target), target);
     return reading ? [{ reading, target }] : [];
   });
   if (found.length === 1) return found[0]!.reading;
