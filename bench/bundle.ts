@@ -35,6 +35,8 @@ const { values: args } = parseArgs({
 
 const DISTINCT_PAGES = { jpegPages: 6, bilevelPages: 2, dpi: 300, jpegQuality: 70, paragraphs: 8 } as const;
 const SAMPLE_MS = 50;
+/** As the Docker image runs the worker, unless the caller sets its own. */
+const MALLOC_ARENA_MAX = process.env.MALLOC_ARENA_MAX ?? '2';
 
 /** What a child needs to bundle: where S3 is, the distinct pages stored there, the signing identity's folder. */
 type Setup = { port: number; dataDir: string; pages: StoredPage[] };
@@ -110,8 +112,7 @@ function runChild(setupFile: string, pageCount: number): Promise<unknown> {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', import.meta.filename, '--child', setupFile, '--pages', String(pageCount)],
-      // As the Docker image runs the worker, unless the caller sets its own.
-      { stdio: ['ignore', 'pipe', 'inherit'], env: { MALLOC_ARENA_MAX: '2', ...process.env } },
+      { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MALLOC_ARENA_MAX } },
     );
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
@@ -155,7 +156,7 @@ async function main() {
         meanJpegBytes: Math.round(jpegs.reduce((sum, page) => sum + page.bytes, 0) / jpegs.length),
         bilevelPngBytes: setup.pages.filter((page) => page.imageFormat === 'png').map((page) => page.bytes),
         rssSampleMs: SAMPLE_MS,
-        mallocArenaMax: process.env.MALLOC_ARENA_MAX ?? '2',
+        mallocArenaMax: MALLOC_ARENA_MAX,
       },
       runs,
     };

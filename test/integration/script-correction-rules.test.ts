@@ -40,6 +40,12 @@ describe('script correction', () => {
       ['Нижче наведено опис Toro, як bash виконує', 'Toro', 'того'],
       ['вхід через портал за KEM, файл підписують', 'KEM', 'КЕП'],
       ['Реєстраційний № 5061/23 Big 05.01.2023 Підпис заявника', 'Big', 'від'],
+      // A form's label: `Hata` also reads as the name `Ната`, `Hara` as the name `Дага`; the common word wins.
+      ['Підпис заявника ______ Hata «__» ______ 2024 р.', 'Hata', 'Дата'],
+      ['Підпис заявника ______ Hara «__» ______ 2024 р.', 'Hara', 'Дата'],
+      // A 3 among letters is з; the year's р after a date.
+      ['через id.gov.ua 3a КЕП, файл XML підписують', '3a', 'за'],
+      ['Підпис заявника ______ Дата «__» ______ 2025 p.', 'p.', 'р.'],
     ])('Latin read for Cyrillic in Ukrainian text: %s', (read, wrong, right) => {
       expect(corrected(read)).toBe(read.replace(wrong, right));
     });
@@ -66,30 +72,6 @@ describe('script correction', () => {
       expect(corrected('увімкніть МЕС у налаштуваннях, натисніть гезеї і повторіть спробу')).toBe(
         'увімкніть МЕС у налаштуваннях, натисніть reset і повторіть спробу',
       );
-    });
-
-    it('reads a form’s label as the common word it is, before a name or a capital OCR made of a small letter', () => {
-      // `Hata` reads as `Ната` (a name) or `Дата`; `Hara` also as `Дага` (a name): the common word wins.
-      expect(corrected('Підпис заявника ______ Hata «__» ______ 2024 р.')).toBe(
-        'Підпис заявника ______ Дата «__» ______ 2024 р.',
-      );
-      expect(corrected('Підпис заявника ______ Hara «__» ______ 2024 р.')).toBe(
-        'Підпис заявника ______ Дата «__» ______ 2024 р.',
-      );
-      // `Ha` could be `На`, but OCR reads the small н as a capital: the word as cased goes first.
-      expect(corrected('копію опубліковано Ha сайті міської ради')).toBe(
-        'копію опубліковано на сайті міської ради',
-      );
-    });
-
-    it('a 3 among letters as з, the year’s р after a date; a 3 alone stays a number', () => {
-      expect(corrected('через id.gov.ua 3a КЕП, файл XML підписують')).toBe(
-        'через id.gov.ua за КЕП, файл XML підписують',
-      );
-      expect(corrected('Підпис заявника ______ Дата «__» ______ 2025 p.')).toBe(
-        'Підпис заявника ______ Дата «__» ______ 2025 р.',
-      );
-      unchanged('подайте 3 примірники заяви, а 3D модель не потрібна');
     });
 
     it('makes a word of two scripts one, whichever way needs a word', () => {
@@ -141,6 +123,10 @@ describe('script correction', () => {
       unchanged('у розділі My requests на сайті');
       // Capitalised English words, whose Cyrillic readings are words too (`Салоп`, `му`).
       unchanged('налаштування сканера Canon imageFORMULA у розділі My requests');
+    });
+
+    it('a 3 alone, which is a number', () => {
+      unchanged('подайте 3 примірники заяви, а 3D модель не потрібна');
     });
 
     it('one-letter words of either script', () => {
