@@ -8,7 +8,7 @@ import { gunzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import { ssim } from 'ssim.js';
 import type { GeneratedPage, PageSpec } from '../fixtures/page-generator.js';
-import { pdfPageImage, pdfPageText } from '../fixtures/pdf-tools.js';
+import { pdfJsPageText, pdfPageImage, pdfPageText } from '../fixtures/pdf-tools.js';
 import { seededRandom } from '../fixtures/random.js';
 import { characterErrorRate, wordF1 } from '../fixtures/text-metrics.js';
 import { packagedDataDir } from '../src/ocr/tesseract-pool.js';
@@ -167,15 +167,20 @@ export type ScannedPage = { bytes: Buffer; truth: { text: string; dpi: number } 
 
 /**
  * What a registrar's viewer gets from a page: the OCR engine's own text, and the PDF's text layer as poppler's
- * pdftotext reads it, plain (reading order) and with -layout. Null for a page that failed.
+ * pdftotext reads it, plain (reading order) and with -layout, and as pdf.js reads it (the desk's viewer: the order
+ * the content stream draws it). Null for a page that failed.
  */
-export type PageTexts = { ocr: string; plain: string; layout: string } | null;
+export type PageTexts = { ocr: string; plain: string; layout: string; pdfjs: string } | null;
 
-/** Both texts of one page of a PDF file, as pdftotext reads them. */
-export async function pdfTexts(file: string, page: number): Promise<{ plain: string; layout: string }> {
+/** The texts of one page of a PDF file, as pdftotext and pdf.js read them. */
+export async function pdfTexts(
+  file: string,
+  page: number,
+): Promise<{ plain: string; layout: string; pdfjs: string }> {
   return {
     plain: await pdfPageText(file, page),
     layout: await pdfPageText(file, page, { layout: true }),
+    pdfjs: await pdfJsPageText(file, page),
   };
 }
 
@@ -302,16 +307,17 @@ export async function ocrmypdf(dir: string, truths: ScannedPage[]) {
 /**
  * Accuracy of one tool on a set of pages, means over the pages (a failed page counts as nothing read: CER 1, F1 0).
  * `cer` and `wordF1` judge the OCR engine's own text; `readingOrderCer` the whole text of the PDF's text layer in
- * the order pdftotext gives it, plain and -layout.
+ * the order pdftotext gives it, plain and -layout, and in the order pdf.js gives it.
  */
 export function textFigures(truths: string[], texts: PageTexts[]) {
   const scores = truths.map((truth, i) => {
-    const page = texts[i] ?? { ocr: '', plain: '', layout: '' };
+    const page = texts[i] ?? { ocr: '', plain: '', layout: '', pdfjs: '' };
     return {
       cer: characterErrorRate(page.ocr, truth),
       wordF1: wordF1(page.ocr, truth).f1,
       plain: characterErrorRate(page.plain, truth),
       layout: characterErrorRate(page.layout, truth),
+      pdfjs: characterErrorRate(page.pdfjs, truth),
     };
   });
   const meanOf = (key: keyof (typeof scores)[number]) => round(mean(scores.map((score) => score[key])), 4);
@@ -320,6 +326,6 @@ export function textFigures(truths: string[], texts: PageTexts[]) {
     failedPages: texts.filter((t) => t === null).length,
     cer: meanOf('cer'),
     wordF1: meanOf('wordF1'),
-    readingOrderCer: { plain: meanOf('plain'), layout: meanOf('layout') },
+    readingOrderCer: { plain: meanOf('plain'), layout: meanOf('layout'), pdfjs: meanOf('pdfjs') },
   };
 }

@@ -90,14 +90,20 @@ export function figuresOf(
   };
 }
 
-/** figuresOf per kind and overall; the real page also per variant. */
+/** figuresOf per kind and overall; the two-column pages, generated and real, also one by one. */
 export function hardFigures(pages: HardPage[], ours: ToolResult, theirs: ToolResult | null) {
   const indicesOf = (kind: HardKind) => pages.flatMap((page, i) => (page.kind === kind ? [i] : []));
   const kinds = HARD_KINDS.filter((kind) => indicesOf(kind).length > 0);
-  const realVariant = (result: ToolResult, i: number) => {
+  const onePage = (result: ToolResult, i: number) => {
     const { cer, readingOrderCer } = textFigures([pages[i]!.truth.text], [result.texts[i] ?? null]);
     return { cer, readingOrderCer };
   };
+  const pageByPage = (kind: HardKind) =>
+    indicesOf(kind).map((i) => ({
+      page: pages[i]!.label,
+      ours: onePage(ours, i),
+      ocrmypdf: theirs && onePage(theirs, i),
+    }));
   return {
     kinds: Object.fromEntries(kinds.map((kind) => [kind, figuresOf(pages, indicesOf(kind), ours, theirs)])),
     overall: figuresOf(
@@ -106,10 +112,7 @@ export function hardFigures(pages: HardPage[], ours: ToolResult, theirs: ToolRes
       ours,
       theirs,
     ),
-    realTwoColumnVariants: indicesOf('real-two-column').map((i) => ({
-      variant: pages[i]!.label,
-      ours: realVariant(ours, i),
-      ocrmypdf: theirs && realVariant(theirs, i),
-    })),
+    twoColumnPages: pageByPage('two-column'),
+    realTwoColumnVariants: pageByPage('real-two-column'),
   };
 }

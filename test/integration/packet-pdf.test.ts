@@ -10,6 +10,7 @@ import { type GeneratedPage, generatePage } from '../../fixtures/page-generator.
 import { GENEROUS_PAGE_LIMITS } from '../../fixtures/page-limits.js';
 import {
   packetPdfBytes,
+  pdfJsPageText,
   pdfPageOf,
   pdfPageText,
   pdfPageWords,
@@ -185,6 +186,15 @@ describe('packet PDF of a real two-column scan', () => {
     const truth = await readSampleText(TWO_COLUMN_SAMPLE.truthFile);
     for (const [i, page] of leaflet.entries())
       expect(characterErrorRate(page.ocr.text, truth), `page ${i + 1}`).toBeLessThanOrEqual(0.006);
+  });
+
+  it('gives pdf.js, the desk’s viewer, the text layer in reading order as drawn, heading after the columns', async () => {
+    const truth = await readSampleText(TWO_COLUMN_SAMPLE.truthFile);
+    for (const i of leaflet.keys())
+      expect(
+        characterErrorRate(await pdfJsPageText(leafletPdf, i + 1), truth),
+        `page ${i + 1}`,
+      ).toBeLessThanOrEqual(0.006);
   });
 
   it('reads its list bullets as bullets, not as the letters tesseract takes them for', async () => {
