@@ -9,7 +9,8 @@
  * Then, unless --no-hard, the hard corpus (bench/hard-corpus.ts): --hard-pages generated forms, mixed-script and
  * two-column pages, and a real two-column scan in six turns and skews. For it, and for the standard pages in
  * `standard`, the text a registrar's viewer gets is scored: the text layer of the signed packet PDF as pdftotext
- * reads it (plain and -layout), against the truth in reading order; OCRmyPDF's PDFs likewise. Needs poppler-utils.
+ * reads it (plain and -layout) and as pdf.js reads it (the desk's viewer), against the truth in reading order;
+ * OCRmyPDF's PDFs likewise. Needs poppler-utils.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
