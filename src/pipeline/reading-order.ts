@@ -12,11 +12,12 @@ type Paragraph = { lines: OcrLine[]; box: BoundingBox };
 type Axis = 'across' | 'down';
 type Cut = { axis: Axis; at: number; width: number };
 
-const boxOf = (lines: OcrLine[]): BoundingBox => ({
-  x0: Math.min(...lines.map((line) => line.bbox.x0)),
-  y0: Math.min(...lines.map((line) => line.bbox.y0)),
-  x1: Math.max(...lines.map((line) => line.bbox.x1)),
-  y1: Math.max(...lines.map((line) => line.bbox.y1)),
+/** The box around `boxes`. */
+const around = (boxes: BoundingBox[]): BoundingBox => ({
+  x0: Math.min(...boxes.map((box) => box.x0)),
+  y0: Math.min(...boxes.map((box) => box.y0)),
+  x1: Math.max(...boxes.map((box) => box.x1)),
+  y1: Math.max(...boxes.map((box) => box.y1)),
 });
 
 /** The start and end of a box along the axis a cut crosses: rows for a cut across, columns for a cut down. */
@@ -43,7 +44,7 @@ const sidesOf = (paragraphs: Paragraph[], { axis, at }: Cut) => {
 /** Whether two groups share some rows: columns side by side, not a short line at the right above one at the left. */
 function sideBySide([left, right]: readonly [Paragraph[], Paragraph[]]): boolean {
   if (left.length === 0 || right.length === 0) return false;
-  const [top, bottom] = [left, right].map((side) => extent(boxOf(side.flatMap((p) => p.lines)), 'across'));
+  const [top, bottom] = [left, right].map((side) => extent(around(side.map(({ box }) => box)), 'across'));
   return top![0]! < bottom![1]! && bottom![0]! < top![1]!;
 }
 
@@ -76,7 +77,10 @@ function ordered(paragraphs: Paragraph[]): Paragraph[] {
  * tesseract's order already is.
  */
 export function inReadingOrder(ocr: OcrResult): OcrResult {
-  const paragraphs = paragraphsOf(ocr.lines).map((lines) => ({ lines, box: boxOf(lines) }));
+  const paragraphs = paragraphsOf(ocr.lines).map((lines) => ({
+    lines,
+    box: around(lines.map(({ bbox }) => bbox)),
+  }));
   const reordered = ordered(paragraphs);
   if (reordered.every((paragraph, i) => paragraph === paragraphs[i])) return ocr;
   const lines = reordered.flatMap(({ lines }, paragraph) => lines.map((line) => ({ ...line, paragraph })));

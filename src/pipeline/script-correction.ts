@@ -202,11 +202,10 @@ function correctWord(
       standing: standing(reading, target, lexicon, sentenceStart),
       common: isWord(reading.toLowerCase(), target),
     }));
-    const first = (found: (typeof judged)[number] | undefined) => found?.reading;
     return (
-      first(judged.find(({ standing, common }) => standing === 'word' && common)) ??
-      first(judged.find(({ standing, common }) => standing === 'capitalised' && common)) ??
-      first(judged.find(({ standing }) => standing === 'word'))
+      judged.find(({ standing, common }) => standing === 'word' && common)?.reading ??
+      judged.find(({ standing, common }) => standing === 'capitalised' && common)?.reading ??
+      judged.find(({ standing }) => standing === 'word')?.reading
     );
   };
   if (script !== 'mixed') {
