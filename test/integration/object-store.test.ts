@@ -126,6 +126,31 @@ describe('a large object', () => {
   });
 });
 
+describe('the embedded S3 server', () => {
+  it('gives a reader the whole old object or the whole new one while a new one is written, never a part', async () => {
+    const store = stores.http;
+    const [first, second] = [randomBytes(24 * 1024 * 1024), randomBytes(24 * 1024 * 1024)];
+    const seen = { absent: 0, first: 0, second: 0, partial: 0 };
+    const readWhile = async (writing: Promise<void>) => {
+      let written = false;
+      void writing.then(() => (written = true));
+      while (!written) {
+        const found = await store.get('packets/racing.bin').catch(() => undefined);
+        const digest = found && sha256(found);
+        if (!found) seen.absent++;
+        else if (digest === sha256(first)) seen.first++;
+        else if (digest === sha256(second)) seen.second++;
+        else seen.partial++;
+      }
+      await writing;
+    };
+    await readWhile(store.put('packets/racing.bin', first, 'application/octet-stream'));
+    await readWhile(store.put('packets/racing.bin', second, 'application/octet-stream'));
+    expect(seen.partial, JSON.stringify(seen)).toBe(0);
+    expect((await store.get('packets/racing.bin')).equals(second)).toBe(true);
+  });
+});
+
 /** A TCP server that takes what it is sent and answers only with `reply` (nothing by default), then goes silent. */
 async function silentS3(reply = '') {
   const open = new Set<net.Socket>();
