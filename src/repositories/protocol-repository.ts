@@ -22,6 +22,12 @@ export const protocolGuard = (head: ChainHead, entry: ProtocolEntry) => ({
   entry: { json: JSON.stringify(entry), hash: entry.hash, seq: String(entry.seq) } satisfies ScriptEntry,
 });
 
+const headOf = (row: Record<string, string>): ChainHead => ({
+  seq: Number(row.seq ?? 0),
+  hash: row.hash ?? GENESIS_HASH,
+});
+const entriesOf = (lines: string[]) => lines.map((line) => JSON.parse(line) as ProtocolEntry);
+
 /**
  * Reads the assignment protocol. Entries are appended only by the scripts that make them happen (a draw, a
  * decision, a release, a registrar's status), each in the same atomic step, through `appendWith`.
@@ -46,14 +52,29 @@ export class ProtocolRepository {
   }
 
   async head(): Promise<ChainHead> {
-    const row = await this.redis.hgetall(this.keys.protocolHead);
-    return { seq: Number(row.seq ?? 0), hash: row.hash ?? GENESIS_HASH };
+    return headOf(await this.redis.hgetall(this.keys.protocolHead));
   }
 
   /** Protocol entries with seq > after, at most `limit`. */
   async entries(after = 0, limit = 1_000_000): Promise<ProtocolEntry[]> {
-    const raw = await this.redis.lrange(this.keys.protocol, after, after + limit - 1);
-    return raw.map((line) => JSON.parse(line) as ProtocolEntry);
+    return entriesOf(await this.redis.lrange(this.keys.protocol, after, after + limit - 1));
+  }
+
+  /**
+   * The head and every entry as they were at one moment (one MULTI): an entry, appended by one atomic script, is in
+   * both or in neither, as it is not when the two are read one after the other while the protocol grows.
+   */
+  async snapshot(): Promise<{ head: ChainHead; entries: ProtocolEntry[] }> {
+    const replies = await this.redis
+      .multi()
+      .hgetall(this.keys.protocolHead)
+      .lrange(this.keys.protocol, 0, -1)
+      .exec();
+    const [row, lines] = (replies ?? []).map(([error, reply]) => {
+      if (error) throw error;
+      return reply;
+    });
+    return { head: headOf(row as Record<string, string>), entries: entriesOf(lines as string[]) };
   }
 
   /** The last entry copied to the S3 mirror. */

@@ -43,10 +43,11 @@ export class Audit {
    * covers, or the chain was rewritten.
    */
   async verify(): Promise<AuditVerification> {
-    const entries = await this.protocol.entries();
+    // Checkpoints first: each signs entries already in the protocol, so none reaches past the snapshot read after.
+    const checkpoints = await this.trail.checkpoints.all();
+    const { head, entries } = await this.protocol.snapshot();
     const verification = verifyChain(entries);
     if (!verification.ok) return verification;
-    const head = await this.protocol.head();
     if (verification.head.seq !== head.seq || verification.head.hash !== head.hash)
       return {
         ok: false,
@@ -57,10 +58,10 @@ export class Audit {
     const mirror = await this.trail.mirror.compare(entries);
     if (!mirror.ok)
       return { ok: false, entries: entries.length, brokenAt: mirror.seq, reason: mirror.reason };
-    const signed = await this.trail.checkpoints.verify(entries);
+    const signed = await this.trail.checkpoints.verify(entries, checkpoints);
     if (!signed.ok)
       return { ok: false, entries: entries.length, brokenAt: signed.brokenAt, reason: signed.reason };
-    const draws = await this.trail.epochs.verifyDraws(entries, await this.trail.checkpoints.all());
+    const draws = await this.trail.epochs.verifyDraws(entries, checkpoints);
     if (!draws.ok)
       return { ok: false, entries: entries.length, brokenAt: draws.brokenAt, reason: draws.reason };
     const exclusions = checkExclusions(entries);

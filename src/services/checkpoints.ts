@@ -103,9 +103,9 @@ export class Checkpoints {
     return { from, to, path: hex(consistencyPath(leaves, from)) };
   }
 
-  /** Every stored checkpoint checked against the entries and the office certificate (domain/audit-trail.ts). */
-  async verify(entries: ProtocolEntry[]): Promise<CheckpointVerification> {
-    return verifyCheckpoints(entries, await this.all(), await this.trust());
+  /** The checkpoints checked against the entries and the office certificate (domain/audit-trail.ts). */
+  async verify(entries: ProtocolEntry[], checkpoints: SignedCheckpoint[]): Promise<CheckpointVerification> {
+    return verifyCheckpoints(entries, checkpoints, await this.trust());
   }
 
   /** Every stored checkpoint, by size. */

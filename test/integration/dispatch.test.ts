@@ -838,3 +838,31 @@ describe('protocol audit and registrar routes', () => {
     expect((await api.json('GET', '/v1/registrar/assignment', created.token)).statusCode).toBe(401);
   });
 });
+
+describe('protocol audit while the protocol grows', () => {
+  // A checkpoint every 4 entries, so that checkpoints are signed while the audit reads.
+  const held = useTestStack('audit-live', { CHECKPOINT_ENTRIES: '4' });
+  const api = apiClient(() => held.stack.app);
+  const verify = () =>
+    api.json('GET', '/v1/audit/verify', TEST_ADMIN_TOKEN).then((response) => response.json());
+
+  it('verifies while the protocol grows, mirrored and checkpointed as it goes: never a false alarm', async () => {
+    const { infra } = held.stack;
+    const { token } = await infra.repositories.registrars.create('Olha', ['busy-service']);
+    const dispatcher = dispatcherFor(infra);
+    let growing = true;
+    // Each turn appends a status entry; every fourth entry is due a checkpoint (CHECKPOINT_ENTRIES 4).
+    const growth = (async () => {
+      for (let turn = 0; growing; turn++) {
+        await api.json('PUT', '/v1/registrar/status', token, { status: turn % 2 ? 'away' : 'free' });
+        await dispatcher.mirrorProtocol();
+      }
+    })();
+    const answers = [];
+    for (const until = Date.now() + 8000; Date.now() < until; ) answers.push(await verify());
+    growing = false;
+    await growth;
+    expect(answers.filter((answer) => !answer.ok)).toEqual([]);
+    expect(await verify()).toMatchObject({ ok: true });
+  });
+});
